@@ -1,0 +1,160 @@
+"""The evidence base: the corpus store, the embedder and the vector index working together.
+
+``EvidenceBase`` is what the CLI and the bot use. Its one rule: a contribution
+is committed to the database first; embedding and indexing come after and may
+fail without losing it (it stays ``pending`` and the next ``index_pending``,
+``lnob reindex``, ``lnob analyse`` or bot start picks it up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from corpus.db import make_engine
+from corpus.models import IndexStatus, Testimony
+from corpus.settings import Settings
+from corpus.store import CorpusStore, TestimonyDraft, TestimonyRecord
+
+from analysis.embeddings import Embedder
+from analysis.index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IndexReport:
+    """What one pass over the backlog did."""
+
+    indexed: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class EvidenceBase:
+    """Stores, embeds, indexes and erases contributions; the index is always derived from the database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: CorpusStore | None = None,
+        embedder: Embedder | None = None,
+        index: VectorIndex | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store or CorpusStore(settings, make_engine(settings.resolved_database_url))
+        self._embedder = embedder
+        self._index = index
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The embedder (model loaded on first encode)."""
+        return self._embedder or Embedder(
+            self.settings.embedding_model,
+            batch_size=self.settings.embedding_batch_size,
+            device=self.settings.embedding_device,
+            store=self.store,
+        )
+
+    @cached_property
+    def index(self) -> VectorIndex:
+        """The vector index (opened on first use)."""
+        return self._index or VectorIndex(self.settings)
+
+    # -- ingestion ------------------------------------------------------------------
+
+    def ingest(self, draft: TestimonyDraft, *, index_now: bool = True) -> Testimony:
+        """Validate, redact and commit one contribution, then try to embed and index it."""
+        testimony = self.store.add_testimony(draft)
+        if index_now:
+            self.index_ids([testimony.id])
+        return testimony
+
+    def index_ids(self, ids: Sequence[str]) -> IndexReport:
+        """Embed and index these stored testimonies; on failure they stay pending (never lost)."""
+        records = self.store.records(ids)
+        return self._index_records(records)
+
+    def index_pending(self, batch_size: int = 256, progress: Progress | None = None) -> IndexReport:
+        """Embed and index the whole backlog (pending and previously failed), in batches."""
+        report = IndexReport()
+        backlog = self.store.pending()
+        for start in range(0, len(backlog), batch_size):
+            chunk = backlog[start : start + batch_size]
+            part = self._index_records(chunk)
+            report.indexed += part.indexed
+            report.failed += part.failed
+            report.errors += part.errors
+            if progress:
+                progress(len(chunk))
+        return report
+
+    def _index_records(self, records: Sequence[TestimonyRecord]) -> IndexReport:
+        if not records:
+            return IndexReport()
+        ids = [r.id for r in records]
+        try:
+            vectors = self.embedder.encode([r.text for r in records])
+            self.index.upsert(records, vectors)
+        except Exception as exc:  # any failure leaves the rows pending, stored and safe
+            log.warning("indexing %d testimonies failed (%s); they stay pending", len(ids), exc.__class__.__name__)
+            self.store.mark_index_status(ids, IndexStatus.failed)
+            return IndexReport(failed=len(ids), errors=[f"{exc.__class__.__name__}: {exc}"])
+        self.store.mark_index_status(ids, IndexStatus.indexed)
+        return IndexReport(indexed=len(ids))
+
+    def reindex(self, progress: Progress | None = None) -> IndexReport:
+        """Rebuild the index from the database: drop it, then embed (cached) and add every testimony."""
+        self.index.reset()
+        self.store.mark_all_pending()
+        return self.index_pending(progress=progress)
+
+    # -- health ---------------------------------------------------------------------
+
+    def doctor(self) -> dict:
+        """Database and index counts, the backlog and any mismatch between them."""
+        statuses = self.store.status_counts()
+        db_ids = self.store.all_ids()
+        index_ids = self.index.ids()
+        missing = db_ids - index_ids
+        orphans = index_ids - db_ids
+        indexed_but_missing = len(missing) - statuses["pending"] - statuses["failed"]
+        return {
+            "database": self.store.engine.url.render_as_string(hide_password=True),
+            "index": self.settings.chroma_url or str(self.settings.chroma_path),
+            "embedding_model": self.settings.embedding_model,
+            "testimonies": len(db_ids),
+            "indexed_vectors": len(index_ids),
+            "pending": statuses["pending"],
+            "failed": statuses["failed"],
+            "missing_from_index": len(missing),
+            "orphans_in_index": len(orphans),
+            "ok": not orphans and indexed_but_missing <= 0 and statuses["failed"] == 0 and statuses["pending"] == 0,
+        }
+
+    # -- erasure --------------------------------------------------------------------
+
+    def erase_testimonies(self, ids: Sequence[str]) -> list[str]:
+        """Erase contributions everywhere: vector index first, then the database (which cascades)."""
+        every = self.store.with_linked(ids)
+        self.index.delete(every)
+        return self.store.erase_testimonies(every)
+
+    def erase_contributor(self, contributor_id: int) -> list[str]:
+        """Erase a contributor and everything they shared, from the index and the database."""
+        ids = [r.id for r in self.store.contributor_records(contributor_id)]
+        self.index.delete(ids)
+        return self.store.erase_contributor(contributor_id)
+
+    # -- semantic search ------------------------------------------------------------
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The embedding of a search query."""
+        return self.embedder.encode_query(text)

@@ -1,0 +1,221 @@
+"""The vector index: a Chroma collection derived from the corpus database.
+
+Embedded (``PersistentClient`` in the data dir) by default, a Chroma server
+(``HttpClient``) when ``LNOB_CHROMA_URL`` is set. We always pass our own
+vectors, so the collection has no embedding function (Chroma's default one
+would try to download a model). The space is cosine.
+
+Filtered queries: a Chroma ``where`` filter at 50% selectivity was ~50x slower
+than an unfiltered query at 100k vectors (HNSW with an allow-list). So a
+filtered query first over-fetches from the unfiltered HNSW search and filters
+the candidates' metadata in Python, widening the fetch a few times; only a
+rare filter that keeps too few candidates falls back to Chroma's ``where``.
+``bench/bench_search.py`` measures both paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlparse
+
+import numpy as np
+
+from corpus.settings import Settings
+from corpus.store import TestimonyRecord
+
+log = logging.getLogger(__name__)
+
+METADATA_KEYS = ("kind", "country", "organisation", "language", "consent", "date")
+
+
+class IndexUnavailable(RuntimeError):
+    """The Chroma index (embedded folder or server) cannot be opened or reached."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One nearest neighbour: testimony id, cosine similarity and its index metadata."""
+
+    id: str
+    score: float
+    metadata: dict
+
+
+def metadata_for(record: TestimonyRecord) -> dict:
+    """Index metadata for filtering: Chroma metadata values cannot be None, so absent ones are omitted."""
+    values = {
+        "kind": record.kind,
+        "country": record.country,
+        "organisation": record.organisation,
+        "language": record.language,
+        "consent": record.consent_level,
+        "date": int(record.created_at.strftime("%Y%m%d")),
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def matches(metadata: dict, where: dict) -> bool:
+    """Whether index metadata satisfies a filter of equalities and ``date`` bounds."""
+    for key, wanted in where.items():
+        if key == "date_from":
+            if metadata.get("date", 0) < wanted:
+                return False
+        elif key == "date_to":
+            if metadata.get("date", 99999999) > wanted:
+                return False
+        elif metadata.get(key) != wanted:
+            return False
+    return True
+
+
+def chroma_where(where: dict) -> dict | None:
+    """The same filter in Chroma's ``where`` syntax."""
+    clauses = []
+    for key, wanted in where.items():
+        if key == "date_from":
+            clauses.append({"date": {"$gte": wanted}})
+        elif key == "date_to":
+            clauses.append({"date": {"$lte": wanted}})
+        else:
+            clauses.append({key: {"$eq": wanted}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def date_key(value: datetime) -> int:
+    """The ``date`` metadata value of a datetime (YYYYMMDD as an integer)."""
+    return int(value.strftime("%Y%m%d"))
+
+
+class VectorIndex:
+    """Add, update, delete and query testimony vectors by testimony id."""
+
+    def __init__(self, settings: Settings, *, overfetch: int = 8, max_rounds: int = 3) -> None:
+        self.settings = settings
+        self.overfetch = overfetch
+        self.max_rounds = max_rounds
+        self.client = self._client(settings)
+        try:
+            self.collection = self.client.get_or_create_collection(
+                settings.chroma_collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except Exception as exc:
+            raise IndexUnavailable(f"cannot open the Chroma collection {settings.chroma_collection!r}: {exc}") from exc
+
+    @staticmethod
+    def _client(settings: Settings):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise IndexUnavailable(f"LNOB_CHROMA_URL {settings.chroma_url!r} is not like http://127.0.0.1:8000")
+            try:
+                return chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception as exc:
+                raise IndexUnavailable(
+                    f"cannot reach the Chroma server at {settings.chroma_url}: {exc}. Is `chroma run` started?"
+                ) from exc
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+    # -- writing --------------------------------------------------------------------
+
+    def upsert(self, records: Sequence[TestimonyRecord], vectors: np.ndarray) -> None:
+        """Add or replace the vectors of these testimonies (in batches Chroma accepts)."""
+        if not records:
+            return
+        batch = max(1, min(5000, self.client.get_max_batch_size()))
+        for start in range(0, len(records), batch):
+            chunk = records[start : start + batch]
+            self.collection.upsert(
+                ids=[r.id for r in chunk],
+                embeddings=np.asarray(vectors[start : start + batch], dtype=np.float32),
+                metadatas=[metadata_for(r) for r in chunk],
+            )
+
+    def update_metadata(self, records: Sequence[TestimonyRecord]) -> None:
+        """Refresh metadata (e.g. after a consent change) without touching vectors."""
+        if records:
+            self.collection.update(ids=[r.id for r in records], metadatas=[metadata_for(r) for r in records])
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove these testimonies from the index (absent ids are ignored)."""
+        ids = list(ids)
+        for start in range(0, len(ids), 5000):
+            self.collection.delete(ids=ids[start : start + 5000])
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (before a full rebuild)."""
+        self.client.delete_collection(self.settings.chroma_collection)
+        self.collection = self.client.get_or_create_collection(
+            self.settings.chroma_collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    # -- reading --------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many vectors the index holds."""
+        return int(self.collection.count())
+
+    def ids(self) -> set[str]:
+        """Every id in the index (paged, so large indexes do not load vectors)."""
+        found: set[str] = set()
+        offset, page = 0, 10000
+        while True:
+            result = self.collection.get(include=[], limit=page, offset=offset)
+            found.update(result["ids"])
+            if len(result["ids"]) < page:
+                return found
+            offset += page
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these ids."""
+        found: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 5000):
+            result = self.collection.get(ids=ids[start : start + 5000], include=["embeddings"])
+            for key, vector in zip(result["ids"], result["embeddings"]):
+                found[key] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    def query(self, vector: np.ndarray, k: int = 10, where: dict | None = None) -> list[Hit]:
+        """The ``k`` nearest testimonies to ``vector`` that satisfy ``where``, best first."""
+        total = self.count()
+        if total == 0 or k <= 0:
+            return []
+        if not where:
+            return self._query(vector, min(k, total), None)
+        fetch = k * self.overfetch
+        for _ in range(self.max_rounds):
+            fetch = min(fetch, total)
+            hits = [h for h in self._query(vector, fetch, None) if matches(h.metadata, where)]
+            if len(hits) >= k or fetch >= total:
+                return hits[:k]
+            fetch *= 4
+        log.debug("filter too selective for over-fetch; using Chroma where")
+        return self._query(vector, min(k, total), chroma_where(where))
+
+    def _query(self, vector: np.ndarray, n: int, where: dict | None) -> list[Hit]:
+        result = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=n,
+            where=where,
+            include=["distances", "metadatas"],
+        )
+        return [
+            Hit(id=i, score=1.0 - float(d), metadata=m or {})
+            for i, d, m in zip(result["ids"][0], result["distances"][0], result["metadatas"][0])
+        ]

@@ -1,0 +1,1 @@
+"""The Telegram conversation for contributors and staff (python-telegram-bot v22)."""

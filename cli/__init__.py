@@ -1,0 +1,1 @@
+"""The ``lnob`` command line: wires ``corpus``, ``analysis`` and ``bot`` together."""

@@ -1,0 +1,401 @@
+"""The ``lnob`` command line.
+
+Every read command takes ``--json``; errors go to stderr with a non-zero exit.
+Global options override the ``LNOB_*`` settings for one call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from corpus.errors import CorpusError  # noqa: E402
+from corpus.settings import Settings, get_settings  # noqa: E402
+
+from cli.output import emit_json, fail, progress, table  # noqa: E402
+
+USER_ERRORS: tuple[type[BaseException], ...] = (CorpusError,)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from analysis.embeddings import EmbeddingModelError
+    from analysis.index import IndexUnavailable
+    from pydantic import ValidationError
+
+    return USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError)
+
+
+class LnobGroup(click.Group):
+    """A click group that turns the project's errors into one line on stderr."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except _user_errors() as exc:
+            fail(_one_line(exc))
+
+    def resolve_command(self, ctx, args):
+        return super().resolve_command(ctx, args)
+
+
+def _one_line(exc: BaseException) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        return f"invalid setting LNOB_{str(error['loc'][0]).upper()}: {error['msg']}"
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+@click.group(cls=LnobGroup)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (LNOB_DATA_DIR).")
+@click.option("--database-url", help="Database URL (LNOB_DATABASE_URL).")
+@click.option("--chroma-url", help="Chroma server URL (LNOB_CHROMA_URL).")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, database_url: str | None, chroma_url: str | None, verbose: bool):
+    """Leave No One Behind: an evidence base of testimonies and proposals."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_libraries()
+    ctx.obj = {"overrides": {"data_dir": data_dir, "database_url": database_url, "chroma_url": chroma_url}}
+
+
+def _quiet_libraries() -> None:
+    for name in ("chromadb", "httpx", "sentence_transformers", "transformers", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
+def settings_of(ctx: click.Context, **extra) -> Settings:
+    """Settings from the environment with this call's global options applied."""
+    return get_settings(**{**ctx.obj["overrides"], **extra})
+
+
+def open_evidence(settings: Settings):
+    """The evidence base, after checking the database is reachable and migrated."""
+    from analysis.evidence import EvidenceBase
+
+    evidence = EvidenceBase(settings)
+    evidence.store.check()
+    return evidence
+
+
+# -- db ------------------------------------------------------------------------------
+
+
+@cli.group()
+def db():
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def db_upgrade(ctx, revision: str):
+    """Migrate the database schema up (creates it on a new database)."""
+    from corpus.db import current_revision, make_engine, upgrade
+
+    settings = settings_of(ctx)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine, revision)
+    click.echo(f"database {engine.url.render_as_string(hide_password=True)} at revision {current_revision(engine)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+def db_downgrade(ctx, revision: str):
+    """Migrate the schema down to REVISION (`base` removes every table)."""
+    from corpus.db import current_revision, downgrade, make_engine
+
+    engine = make_engine(settings_of(ctx).resolved_database_url)
+    downgrade(engine, revision)
+    click.echo(f"database at revision {current_revision(engine) or 'base'}")
+
+
+@db.command("current")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def db_current(ctx, as_json: bool):
+    """Show the schema revision of the database and of the code."""
+    from corpus.db import check_connection, current_revision, head_revision, make_engine
+
+    engine = make_engine(settings_of(ctx).resolved_database_url)
+    check_connection(engine)
+    payload = {"current": current_revision(engine), "head": head_revision(engine)}
+    if as_json:
+        emit_json(payload)
+    else:
+        click.echo(f"current {payload['current'] or 'none'}, head {payload['head']}")
+
+
+# -- organisations -------------------------------------------------------------------
+
+
+@cli.group()
+def org():
+    """Partner organisations and campaigns."""
+
+
+@org.command("add")
+@click.argument("name")
+@click.option("--code", required=True, help="Short code used in deep links and imports, e.g. plan-np.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def org_add(ctx, name: str, code: str, as_json: bool):
+    """Create an organisation and print its Telegram deep link."""
+    evidence = open_evidence(settings_of(ctx))
+    organisation = evidence.store.add_organisation(code, name)
+    link = _deep_link(organisation.code)
+    if as_json:
+        emit_json({"code": organisation.code, "name": organisation.name, "link": link})
+    else:
+        click.echo(f"organisation {organisation.code} ({organisation.name})")
+        click.echo(f"deep link: {link}" if link else "deep link: set LNOB_BOT_USERNAME to print it")
+
+
+def _deep_link(code: str) -> str | None:
+    try:
+        from bot.config import BotSettings
+        from bot.links import deep_link
+    except ImportError:
+        return None
+    username = BotSettings().bot_username
+    return deep_link(username, code) if username else None
+
+
+@org.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def org_list(ctx, as_json: bool):
+    """List organisations."""
+    evidence = open_evidence(settings_of(ctx))
+    rows = [{"code": o.code, "name": o.name} for o in evidence.store.organisations()]
+    if as_json:
+        emit_json({"organisations": rows})
+    else:
+        click.echo(table([(r["code"], r["name"]) for r in rows], ["code", "name"]))
+
+
+# -- import ----------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--kind-col")
+@click.option("--country-col")
+@click.option("--language-col")
+@click.option("--id-col", help="Column with a stable row id (makes re-imports idempotent even if texts change).")
+@click.option("--region-col")
+@click.option("--date-col", help="ISO dates, e.g. 2026-03-14.")
+@click.option("--contributor-col", help="Column with a contributor id (pseudonymised on import).")
+@click.option("--age-band-col")
+@click.option("--gender-col")
+@click.option("--groups-col", help="Self-identified groups separated by ';'.")
+@click.option("--drivers-col", help="Self-signified drivers separated by ';'.")
+@click.option("--consent-col", help="Per-row consent level: quote or aggregate.")
+@click.option("--consent", type=click.Choice(["quote", "aggregate"]), default="aggregate", show_default=True)
+@click.option("--org", "organisation", help="Organisation code for every row.")
+@click.option("--org-col", "organisation_col")
+@click.option("--language", "default_language", help="Language of rows without a language column.")
+@click.option("--country", "default_country", help="Country of rows without a country column.")
+@click.option("--sheet", help="XLSX sheet (default: the first).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def import_cmd(ctx, file: Path, as_json: bool, **columns):
+    """Import testimonies from a CSV or XLSX FILE; bad rows are reported and skipped."""
+    from corpus.importer import ImportSpec
+    from corpus.models import ConsentLevel
+
+    columns["consent"] = ConsentLevel(columns["consent"])
+    evidence = open_evidence(settings_of(ctx))
+    report = run_import(evidence, file, ImportSpec(**columns), show_progress=not as_json)
+    if as_json:
+        emit_json(report)
+        return
+    for bad in report["bad_rows"]:
+        click.echo(f"row {bad['row']}: {bad['reason']}", err=True)
+    click.echo(
+        f"imported {report['added']} of {report['rows']} rows from {file.name} "
+        f"({report['already_imported']} already imported, {len(report['bad_rows'])} refused, "
+        f"{report['indexed']} indexed, {report['pending']} pending)"
+    )
+
+
+def run_import(evidence, file: Path, spec, *, show_progress: bool = True) -> dict:
+    """Plan, commit, embed and index an import; returns the report (used by `import` and `demo`)."""
+    from corpus.importer import commit_plan, plan_import
+
+    plan = plan_import(evidence.store, file, spec)
+    indexed = 0
+
+    def index_batch(stored, bar=None):
+        nonlocal indexed
+        indexed += evidence.index_ids([t.id for t in stored]).indexed
+        if bar is not None:
+            bar.update(len(stored))
+
+    if show_progress and len(plan.drafts) > 256:
+        with progress(len(plan.drafts), "importing") as bar:
+            added = commit_plan(evidence.store, plan, on_batch=lambda s: index_batch(s, bar))
+    else:
+        added = commit_plan(evidence.store, plan, on_batch=index_batch)
+    leftover = evidence.index_pending()
+    indexed += leftover.indexed
+    return {
+        "file": str(file),
+        "source": plan.source,
+        "rows": plan.total_rows,
+        "added": added,
+        "already_imported": plan.already_imported,
+        "bad_rows": [{"row": b.row, "reason": b.reason} for b in plan.bad_rows],
+        "indexed": indexed,
+        "pending": evidence.store.status_counts()["pending"] + evidence.store.status_counts()["failed"],
+    }
+
+
+# -- index -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def reindex(ctx, as_json: bool):
+    """Rebuild the vector index from the database (cached embeddings are reused)."""
+    evidence = open_evidence(settings_of(ctx))
+    total = evidence.store.count_testimonies()
+    if as_json:
+        report = evidence.reindex()
+    else:
+        with progress(total, "reindexing") as bar:
+            report = evidence.reindex(progress=bar.update)
+    payload = {"testimonies": total, "indexed": report.indexed, "failed": report.failed, "errors": report.errors[:5]}
+    if as_json:
+        emit_json(payload)
+    else:
+        click.echo(f"indexed {report.indexed} of {total} testimonies ({report.failed} failed, left pending)")
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def doctor(ctx, as_json: bool):
+    """Check the database and the index: counts, backlog, mismatches."""
+    evidence = open_evidence(settings_of(ctx))
+    report = evidence.doctor()
+    if as_json:
+        emit_json(report)
+    else:
+        for key, value in report.items():
+            click.echo(f"{key:20} {value}")
+        if not report["ok"]:
+            click.echo("run `lnob reindex` to index the backlog and repair mismatches", err=True)
+    if not report["ok"]:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats(ctx, as_json: bool):
+    """Counts of testimonies, contributors and organisations."""
+    evidence = open_evidence(settings_of(ctx))
+    payload = evidence.store.stats()
+    if as_json:
+        emit_json(payload)
+        return
+    click.echo(f"testimonies   {payload['testimonies']} ({_pairs(payload['by_kind'])})")
+    click.echo(f"contributors  {payload['contributors']}")
+    click.echo(f"organisations {payload['organisations']}")
+    for key in ("by_country", "by_language", "by_organisation", "by_consent", "by_index_status"):
+        click.echo(f"{key[3:]:13} {_pairs(payload[key])}")
+
+
+def _pairs(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) or "-"
+
+
+# -- search ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--country")
+@click.option("--kind", type=click.Choice(["testimony", "proposal"]))
+@click.option("--org", "organisation")
+@click.option("--language")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def search(ctx, query: str, country, kind, organisation, language, limit: int, as_json: bool):
+    """Search quotes by meaning, with filters."""
+    from analysis.search import SearchFilter, semantic_search
+
+    if not query.strip():
+        fail("the query is empty: give a few words, e.g. lnob search \"no clinic nearby\"")
+    evidence = open_evidence(settings_of(ctx))
+    where = SearchFilter(country=country, organisation=organisation, kind=kind, language=language)
+    results = semantic_search(evidence, query, limit, where)
+    if as_json:
+        emit_json({"query": query, "results": [r.to_dict() for r in results]})
+        return
+    if not results:
+        click.echo("no quotes found")
+    for r in results:
+        click.echo(f"{r.score:.3f}  {r.id[:8]}  {r.country or '--'}  {r.kind:9}  {r.text}")
+
+
+# -- demo ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--data-dir", "demo_dir", type=click.Path(path_type=Path), default=Path("./demo-data"), show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def demo(ctx, demo_dir: Path, as_json: bool):
+    """Load the synthetic demo corpus into its own data dir and show it working."""
+    from cli.demo import run_demo
+
+    overrides = {**ctx.obj["overrides"], "data_dir": demo_dir, "database_url": None}
+    run_demo(get_settings(**overrides), as_json=as_json)
+
+
+# -- bot -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+def bot(ctx):
+    """Run the Telegram bot with long polling (needs TELEGRAM_BOT_TOKEN)."""
+    from bot.app import run_bot
+
+    settings = settings_of(ctx)
+    open_evidence(settings)
+    run_bot(settings)
+
+
+def main() -> None:
+    """Entry point of the ``lnob`` console script."""
+    cli(prog_name="lnob")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,570 @@
+"""The corpus store: the one place that reads and writes the corpus tables.
+
+Everything else (analysis, bot, CLI) goes through ``CorpusStore``; no SQL lives
+outside ``corpus/``. A contribution is validated and redacted here, then
+committed in its own transaction before anyone acknowledges it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from corpus.db import check_connection, make_engine, session_scope
+from corpus.errors import DatabaseUnavailable, InvalidText, NotFound
+from corpus.models import (
+    Consent,
+    ConsentLevel,
+    Contributor,
+    Embedding,
+    IndexStatus,
+    Kind,
+    Organisation,
+    Testimony,
+    utcnow,
+)
+from corpus.pseudonyms import pseudonym
+from corpus.redaction import Redactor
+from corpus.settings import Settings
+from corpus.textkey import text_hash
+from corpus.validation import clean_text, parse_country, parse_kind, parse_language
+
+PROFILE_FIELDS = ("language", "age_band", "gender", "country", "region", "groups")
+
+
+@dataclass
+class TestimonyDraft:
+    """A contribution as received, before validation, redaction and storage."""
+
+    text: str
+    kind: Kind | str = Kind.testimony
+    language: str | None = None
+    country: str | None = None
+    region: str | None = None
+    organisation: str | None = None
+    contributor_id: int | None = None
+    consent_level: ConsentLevel | str = ConsentLevel.aggregate
+    source: str = "telegram"
+    source_ref: str | None = None
+    created_at: datetime | None = None
+    self_drivers: list[str] = field(default_factory=list)
+    why_text: str | None = None
+    parent_id: str | None = None
+    contributor_ref: str | None = None
+    contributor_namespace: str = "import"
+    profile: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TestimonyRecord:
+    """A read-only view of a testimony with its provenance and the contributor's profile.
+
+    ``text`` is always the redacted text: this is what staff, search and
+    exports see.
+    """
+
+    id: str
+    kind: str
+    text: str
+    language: str | None
+    created_at: datetime
+    country: str | None
+    region: str | None
+    organisation: str | None
+    consent_level: str
+    self_drivers: tuple[str, ...]
+    contributor_id: int | None
+    age_band: str | None
+    gender: str | None
+    groups: tuple[str, ...]
+    source: str
+    index_status: str
+    text_hash: str
+    parent_id: str | None = None
+
+    @property
+    def quotable(self) -> bool:
+        """Whether the contributor agreed to be quoted anonymously."""
+        return self.consent_level == ConsentLevel.quote
+
+
+@dataclass
+class TestimonyFilter:
+    """Which testimonies to read; every field left ``None`` means no restriction."""
+
+    country: str | None = None
+    organisation: str | None = None
+    kind: str | None = None
+    language: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    consent_level: str | None = None
+    index_status: str | None = None
+
+
+class CorpusStore:
+    """Reads and writes organisations, contributors, consent, testimonies and cached embeddings."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None, redactor: Redactor | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings.resolved_database_url)
+        self.redactor = redactor or Redactor(use_ner=settings.use_ner)
+
+    # -- connection -----------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise ``DatabaseUnavailable`` unless the database is reachable and migrated."""
+        from corpus.db import current_revision, head_revision
+
+        check_connection(self.engine)
+        current, head = current_revision(self.engine), head_revision(self.engine)
+        if current != head:
+            raise DatabaseUnavailable(
+                f"the database schema is at revision {current or 'none'}, the code needs {head}: run `lnob db upgrade`"
+            )
+
+    def session(self) -> Session:
+        """A plain session for read-only work."""
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- organisations --------------------------------------------------------------
+
+    def add_organisation(self, code: str, name: str | None = None) -> Organisation:
+        """Create the organisation ``code`` (lower-cased), or return it when it exists."""
+        code = code.strip().lower()
+        if not code or not all(c.isalnum() or c in "-_" for c in code) or len(code) > 64:
+            raise InvalidText(f"organisation code {code!r} must be letters, digits, '-' or '_' (at most 64)")
+        with session_scope(self.engine) as session:
+            existing = session.exec(select(Organisation).where(Organisation.code == code)).first()
+            if existing:
+                return existing
+            organisation = Organisation(code=code, name=name or code)
+            session.add(organisation)
+            session.flush()
+            session.refresh(organisation)
+            return organisation
+
+    def organisation(self, code: str) -> Organisation | None:
+        """The organisation with this code, or None."""
+        with self.session() as session:
+            return session.exec(select(Organisation).where(Organisation.code == code.strip().lower())).first()
+
+    def organisations(self) -> list[Organisation]:
+        """All organisations, by code."""
+        with self.session() as session:
+            return list(session.exec(select(Organisation).order_by(Organisation.code)))
+
+    # -- contributors and consent ---------------------------------------------------
+
+    def pseudonym_for(self, external_id: str | int, namespace: str = "telegram") -> str:
+        """The pseudonym of an external id under this deployment's key."""
+        return pseudonym(external_id, self.settings.resolved_pseudonym_key, namespace)
+
+    def find_contributor(self, external_id: str | int, namespace: str = "telegram") -> Contributor | None:
+        """The contributor known by ``external_id``, or None (nothing is created)."""
+        alias = self.pseudonym_for(external_id, namespace)
+        with self.session() as session:
+            return session.exec(select(Contributor).where(Contributor.pseudonym == alias)).first()
+
+    def get_or_create_contributor(
+        self,
+        external_id: str | int,
+        namespace: str = "telegram",
+        *,
+        organisation: str | None = None,
+        **profile,
+    ) -> Contributor:
+        """The contributor for ``external_id``, created with ``profile`` when new."""
+        alias = self.pseudonym_for(external_id, namespace)
+        with session_scope(self.engine) as session:
+            contributor = session.exec(select(Contributor).where(Contributor.pseudonym == alias)).first()
+            if contributor:
+                return contributor
+            contributor = Contributor(pseudonym=alias, **self._clean_profile(profile))
+            if organisation:
+                contributor.organisation_id = self._organisation_id(session, organisation)
+            session.add(contributor)
+            session.flush()
+            session.refresh(contributor)
+            return contributor
+
+    def get_contributor(self, contributor_id: int) -> Contributor:
+        """The contributor with this id, or ``NotFound``."""
+        with self.session() as session:
+            contributor = session.get(Contributor, contributor_id)
+            if contributor is None:
+                raise NotFound(f"no contributor {contributor_id}")
+            return contributor
+
+    def update_profile(self, contributor_id: int, **profile) -> Contributor:
+        """Set profile fields (language, age band, gender, country, region, groups); None clears one."""
+        unknown = set(profile) - set(PROFILE_FIELDS) - {"organisation"}
+        if unknown:
+            raise ValueError(f"unknown profile fields: {', '.join(sorted(unknown))}")
+        with session_scope(self.engine) as session:
+            contributor = session.get(Contributor, contributor_id)
+            if contributor is None:
+                raise NotFound(f"no contributor {contributor_id}")
+            organisation = profile.pop("organisation", None)
+            for key, value in self._clean_profile(profile, keep_none=True).items():
+                setattr(contributor, key, value)
+            if organisation:
+                contributor.organisation_id = self._organisation_id(session, organisation)
+            session.add(contributor)
+            session.flush()
+            session.refresh(contributor)
+            return contributor
+
+    @staticmethod
+    def _clean_profile(profile: dict, keep_none: bool = False) -> dict:
+        cleaned = {}
+        for key, value in profile.items():
+            if key == "country":
+                value = parse_country(value)
+            elif key == "language":
+                value = parse_language(value)
+            elif key == "groups":
+                value = sorted({str(g).strip() for g in (value or []) if str(g).strip()})
+            elif isinstance(value, str):
+                value = value.strip() or None
+            if value is not None or keep_none:
+                cleaned[key] = value if value is not None or key != "groups" else []
+        return cleaned
+
+    def give_consent(self, contributor_id: int, level: ConsentLevel | str, text_version: str) -> Consent:
+        """Record consent at ``level`` to notice ``text_version``; an earlier consent is withdrawn."""
+        level = ConsentLevel(level)
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            session.exec(
+                update(Consent)
+                .where(Consent.contributor_id == contributor_id, Consent.withdrawn_at.is_(None))
+                .values(withdrawn_at=now)
+            )
+            consent = Consent(contributor_id=contributor_id, level=level, text_version=text_version, given_at=now)
+            session.add(consent)
+            session.exec(
+                update(Testimony).where(Testimony.contributor_id == contributor_id).values(consent_level=level)
+            )
+            session.flush()
+            session.refresh(consent)
+            return consent
+
+    def current_consent(self, contributor_id: int) -> Consent | None:
+        """The consent in force for this contributor, or None."""
+        with self.session() as session:
+            return session.exec(
+                select(Consent)
+                .where(Consent.contributor_id == contributor_id, Consent.withdrawn_at.is_(None))
+                .order_by(Consent.given_at.desc())
+            ).first()
+
+    # -- testimonies ----------------------------------------------------------------
+
+    def prepare(self, draft: TestimonyDraft, max_chars: int | None = None) -> Testimony:
+        """Validate and redact ``draft`` into an unsaved ``Testimony`` (``InvalidText`` when bad)."""
+        text = clean_text(draft.text, max_chars or self.settings.max_text_chars)
+        language = parse_language(draft.language)
+        redacted = self.redactor.redact(text, language).text
+        why = clean_text(draft.why_text, max_chars or self.settings.max_text_chars) if draft.why_text else None
+        return Testimony(
+            contributor_id=draft.contributor_id,
+            kind=parse_kind(draft.kind),
+            text=text,
+            redacted_text=redacted,
+            language=language,
+            created_at=draft.created_at or utcnow(),
+            source=draft.source,
+            source_ref=draft.source_ref,
+            country=parse_country(draft.country),
+            region=(draft.region or "").strip() or None,
+            consent_level=ConsentLevel(draft.consent_level),
+            self_drivers=sorted(set(draft.self_drivers)),
+            why_text=why,
+            parent_id=draft.parent_id,
+            text_hash=text_hash(redacted),
+            index_status=IndexStatus.pending,
+        )
+
+    def add_testimony(self, draft: TestimonyDraft, max_chars: int | None = None) -> Testimony:
+        """Validate, redact and durably commit one contribution; returns it (index status pending)."""
+        return self.add_testimonies([draft], max_chars=max_chars)[0]
+
+    def add_testimonies(self, drafts: Sequence[TestimonyDraft], max_chars: int | None = None) -> list[Testimony]:
+        """Commit several contributions in one transaction: all of them or, on any error, none."""
+        prepared = [self.prepare(d, max_chars) for d in drafts]
+        profiles = [self._clean_profile(d.profile) for d in drafts]
+        with session_scope(self.engine) as session:
+            org_ids: dict[str, int] = {}
+            for draft, testimony, profile in zip(drafts, prepared, profiles):
+                if testimony.contributor_id is None and draft.contributor_ref:
+                    testimony.contributor_id = self._contributor_in(session, draft, profile).id
+                if draft.organisation:
+                    if draft.organisation not in org_ids:
+                        org_ids[draft.organisation] = self._organisation_id(session, draft.organisation)
+                    testimony.organisation_id = org_ids[draft.organisation]
+                elif testimony.contributor_id is not None:
+                    contributor = session.get(Contributor, testimony.contributor_id)
+                    testimony.organisation_id = contributor.organisation_id if contributor else None
+                session.add(testimony)
+        return prepared
+
+    def _contributor_in(self, session: Session, draft: TestimonyDraft, profile: dict) -> Contributor:
+        """The contributor named by ``draft.contributor_ref``, created in ``session`` when new."""
+        alias = self.pseudonym_for(draft.contributor_ref, draft.contributor_namespace)
+        contributor = session.exec(select(Contributor).where(Contributor.pseudonym == alias)).first()
+        if contributor is None:
+            contributor = Contributor(pseudonym=alias, **profile)
+            if draft.organisation:
+                contributor.organisation_id = self._organisation_id(session, draft.organisation)
+            session.add(contributor)
+            session.flush()
+        return contributor
+
+    def existing_source_refs(self, source: str, refs: Iterable[str]) -> set[str]:
+        """Which of ``refs`` are already stored for ``source`` (import idempotency)."""
+        refs = list(refs)
+        found: set[str] = set()
+        with self.session() as session:
+            for start in range(0, len(refs), 500):
+                chunk = refs[start : start + 500]
+                found.update(
+                    session.exec(
+                        select(Testimony.source_ref).where(Testimony.source == source, Testimony.source_ref.in_(chunk))
+                    )
+                )
+        return found
+
+    def _organisation_id(self, session: Session, code: str) -> int:
+        code = code.strip().lower()
+        organisation = session.exec(select(Organisation).where(Organisation.code == code)).first()
+        if organisation is None:
+            raise NotFound(f"no organisation with code {code!r}: create it with `lnob org add NAME --code {code}`")
+        return organisation.id
+
+    def get_testimony(self, testimony_id: str) -> Testimony:
+        """The stored testimony (original text included: for admins and re-redaction only)."""
+        with self.session() as session:
+            testimony = session.get(Testimony, testimony_id)
+            if testimony is None:
+                raise NotFound(f"no testimony {testimony_id}")
+            return testimony
+
+    def records(self, ids: Sequence[str] | None = None, where: TestimonyFilter | None = None) -> list[TestimonyRecord]:
+        """Redacted read views of the given ids (in that order) or of all matching ``where``."""
+        if ids is not None:
+            ids = list(ids)
+            found: dict[str, TestimonyRecord] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for record in self._query_records(extra=[Testimony.id.in_(chunk)]):
+                    found[record.id] = record
+            return [found[i] for i in ids if i in found]
+        return list(self._query_records(where=where))
+
+    def iter_records(self, where: TestimonyFilter | None = None, batch: int = 2000) -> Iterator[TestimonyRecord]:
+        """All records matching ``where``, oldest first, streamed in batches."""
+        yield from self._query_records(where=where, batch=batch)
+
+    def _query_records(self, where: TestimonyFilter | None = None, extra: list | None = None, batch: int = 2000):
+        statement = (
+            select(Testimony, Contributor, Organisation.code)
+            .join(Contributor, Contributor.id == Testimony.contributor_id, isouter=True)
+            .join(Organisation, Organisation.id == Testimony.organisation_id, isouter=True)
+            .order_by(Testimony.created_at, Testimony.id)
+        )
+        for condition in self._conditions(where) + (extra or []):
+            statement = statement.where(condition)
+        with self.session() as session:
+            for testimony, contributor, org_code in session.exec(statement.execution_options(yield_per=batch)):
+                yield _record(testimony, contributor, org_code)
+
+    @staticmethod
+    def _conditions(where: TestimonyFilter | None) -> list:
+        if where is None:
+            return []
+        conditions = []
+        if where.country:
+            conditions.append(Testimony.country == where.country.upper())
+        if where.organisation:
+            conditions.append(Organisation.code == where.organisation.lower())
+        if where.kind:
+            conditions.append(Testimony.kind == Kind(where.kind))
+        if where.language:
+            conditions.append(Testimony.language == where.language.lower())
+        if where.since:
+            conditions.append(Testimony.created_at >= where.since)
+        if where.until:
+            conditions.append(Testimony.created_at < where.until)
+        if where.consent_level:
+            conditions.append(Testimony.consent_level == ConsentLevel(where.consent_level))
+        if where.index_status:
+            conditions.append(Testimony.index_status == IndexStatus(where.index_status))
+        return conditions
+
+    def contributor_records(self, contributor_id: int) -> list[TestimonyRecord]:
+        """Everything one contributor shared, oldest first (for /mydata)."""
+        return list(self._query_records(extra=[Testimony.contributor_id == contributor_id]))
+
+    def count_testimonies(self, where: TestimonyFilter | None = None) -> int:
+        """How many testimonies match ``where``."""
+        statement = select(func.count(Testimony.id)).select_from(Testimony)
+        statement = statement.join(Organisation, Organisation.id == Testimony.organisation_id, isouter=True)
+        for condition in self._conditions(where):
+            statement = statement.where(condition)
+        with self.session() as session:
+            return int(session.exec(statement).one())
+
+    def all_ids(self) -> set[str]:
+        """Every stored testimony id (to compare with the vector index)."""
+        with self.session() as session:
+            return set(session.exec(select(Testimony.id)))
+
+    def pending(self, limit: int | None = None) -> list[TestimonyRecord]:
+        """Testimonies not yet (or not successfully) indexed, oldest first."""
+        statement_filter = [or_(Testimony.index_status == IndexStatus.pending, Testimony.index_status == IndexStatus.failed)]
+        records = self._query_records(extra=statement_filter)
+        out = []
+        for record in records:
+            out.append(record)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def mark_index_status(self, ids: Sequence[str], status: IndexStatus) -> None:
+        """Set the index status of ``ids`` (indexed also stamps the time)."""
+        values = {"index_status": status, "indexed_at": utcnow() if status == IndexStatus.indexed else None}
+        with session_scope(self.engine) as session:
+            for start in range(0, len(ids), 500):
+                session.exec(update(Testimony).where(Testimony.id.in_(list(ids[start : start + 500]))).values(**values))
+
+    def mark_all_pending(self) -> int:
+        """Mark every testimony pending (before a full rebuild of the index); returns how many."""
+        with session_scope(self.engine) as session:
+            result = session.exec(update(Testimony).values(index_status=IndexStatus.pending, indexed_at=None))
+            return result.rowcount or 0
+
+    def status_counts(self) -> dict[str, int]:
+        """Testimonies per index status."""
+        with self.session() as session:
+            rows = session.exec(select(Testimony.index_status, func.count(Testimony.id)).group_by(Testimony.index_status))
+            counts = {status.value: 0 for status in IndexStatus}
+            counts.update({IndexStatus(s).value: int(n) for s, n in rows})
+            return counts
+
+    def stats(self) -> dict:
+        """Counts for ``lnob stats``: testimonies, proposals, contributors, by country, language, organisation."""
+        with self.session() as session:
+            def grouped(column, *joins) -> dict[str, int]:
+                statement = select(column, func.count(Testimony.id)).select_from(Testimony)
+                for target, on in joins:
+                    statement = statement.join(target, on, isouter=True)
+                return {str(k) if k is not None else "unknown": int(n) for k, n in session.exec(statement.group_by(column))}
+
+            total = int(session.exec(select(func.count(Testimony.id))).one())
+            return {
+                "testimonies": total,
+                "by_kind": {str(Kind(k).value): n for k, n in grouped(Testimony.kind).items()},
+                "contributors": int(session.exec(select(func.count(func.distinct(Testimony.contributor_id)))).one()),
+                "organisations": int(session.exec(select(func.count(Organisation.id))).one()),
+                "by_country": grouped(Testimony.country),
+                "by_language": grouped(Testimony.language),
+                "by_organisation": grouped(Organisation.code, (Organisation, Organisation.id == Testimony.organisation_id)),
+                "by_consent": grouped(Testimony.consent_level),
+                "by_index_status": self.status_counts(),
+            }
+
+    # -- erasure --------------------------------------------------------------------
+
+    def with_linked(self, ids: Sequence[str]) -> list[str]:
+        """These ids plus the proposals linked to them (erased together)."""
+        ids = list(ids)
+        if not ids:
+            return []
+        with self.session() as session:
+            linked = list(session.exec(select(Testimony.id).where(Testimony.parent_id.in_(ids))))
+        return list(dict.fromkeys(ids + linked))
+
+    def erase_testimonies(self, ids: Sequence[str]) -> list[str]:
+        """Delete these testimonies (and linked proposals) and their cached embeddings; returns ids removed."""
+        all_ids = self.with_linked(ids)
+        if not all_ids:
+            return []
+        with session_scope(self.engine) as session:
+            hashes = set(session.exec(select(Testimony.text_hash).where(Testimony.id.in_(all_ids))))
+            session.exec(update(Testimony).where(Testimony.parent_id.in_(all_ids)).values(parent_id=None))
+            found = list(session.exec(select(Testimony.id).where(Testimony.id.in_(all_ids))))
+            session.exec(delete(Testimony).where(Testimony.id.in_(all_ids)))
+            still_used = set(session.exec(select(Testimony.text_hash).where(Testimony.text_hash.in_(hashes))))
+            orphaned = hashes - still_used
+            if orphaned:
+                session.exec(delete(Embedding).where(Embedding.text_hash.in_(orphaned)))
+            return found
+
+    def erase_contributor(self, contributor_id: int) -> list[str]:
+        """Delete a contributor, their consents and everything they shared; returns testimony ids removed."""
+        with self.session() as session:
+            ids = list(session.exec(select(Testimony.id).where(Testimony.contributor_id == contributor_id)))
+        removed = self.erase_testimonies(ids)
+        with session_scope(self.engine) as session:
+            session.exec(delete(Consent).where(Consent.contributor_id == contributor_id))
+            session.exec(delete(Contributor).where(Contributor.id == contributor_id))
+        return removed
+
+    # -- embedding cache ------------------------------------------------------------
+
+    def cached_embeddings(self, hashes: set[str], model: str) -> dict[str, np.ndarray]:
+        """Cached vectors for the given text hashes under ``model``."""
+        found: dict[str, np.ndarray] = {}
+        hashes_list = list(hashes)
+        with self.session() as session:
+            for start in range(0, len(hashes_list), 500):
+                chunk = hashes_list[start : start + 500]
+                rows = session.exec(select(Embedding).where(Embedding.model == model, Embedding.text_hash.in_(chunk)))
+                for row in rows:
+                    found[row.text_hash] = np.frombuffer(row.vector, dtype=np.float32)
+        return found
+
+    def save_embeddings(self, vectors: dict[str, np.ndarray], model: str) -> None:
+        """Cache vectors by text hash (existing entries are kept)."""
+        if not vectors:
+            return
+        existing = set(self.cached_embeddings(set(vectors), model))
+        with session_scope(self.engine) as session:
+            for digest, vector in vectors.items():
+                if digest in existing:
+                    continue
+                vector = np.asarray(vector, dtype=np.float32)
+                session.add(Embedding(text_hash=digest, model=model, dim=int(vector.shape[0]), vector=vector.tobytes()))
+
+
+def _record(testimony: Testimony, contributor: Contributor | None, org_code: str | None) -> TestimonyRecord:
+    created = testimony.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    return TestimonyRecord(
+        id=testimony.id,
+        kind=Kind(testimony.kind).value,
+        text=testimony.redacted_text,
+        language=testimony.language,
+        created_at=created,
+        country=testimony.country or (contributor.country if contributor else None),
+        region=testimony.region or (contributor.region if contributor else None),
+        organisation=org_code,
+        consent_level=ConsentLevel(testimony.consent_level).value,
+        self_drivers=tuple(testimony.self_drivers or ()),
+        contributor_id=testimony.contributor_id,
+        age_band=contributor.age_band if contributor else None,
+        gender=contributor.gender if contributor else None,
+        groups=tuple(contributor.groups or ()) if contributor else (),
+        source=testimony.source,
+        index_status=IndexStatus(testimony.index_status).value,
+        text_hash=testimony.text_hash,
+        parent_id=testimony.parent_id,
+    )

@@ -1,0 +1,7 @@
+"""Imports every module that defines tables, so ``SQLModel.metadata`` is complete.
+
+Alembic's environment and the drift test import this; a later issue that adds
+tables adds its module here.
+"""
+
+from corpus import models  # noqa: F401

@@ -1,0 +1,62 @@
+"""Checks on contribution texts before anything is stored."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from corpus.errors import InvalidText
+from corpus.models import Kind
+
+ALLOWED_CONTROL = {"\n", "\t", "\r"}
+
+
+def clean_text(text: str | None, max_chars: int) -> str:
+    """The text to store: NFC-normalised and stripped, or ``InvalidText`` saying why not.
+
+    Rejects empty or whitespace-only text, text longer than ``max_chars``, and
+    control characters other than newline and tab (they garble exports and
+    are a sign of binary input).
+    """
+    if text is None or not text.strip():
+        raise InvalidText("the text is empty: write at least a few words")
+    text = unicodedata.normalize("NFC", text).strip()
+    if len(text) > max_chars:
+        raise InvalidText(f"the text is {len(text)} characters long; the limit is {max_chars}: shorten it or split it")
+    bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROL})
+    if bad:
+        raise InvalidText(f"the text contains control characters ({', '.join(bad[:5])}): remove them")
+    if "\ufffd" in text:
+        raise InvalidText("the text contains U+FFFD replacement characters (it was not valid UTF-8): re-save it as UTF-8")
+    return text
+
+
+def parse_kind(value: str | None) -> Kind:
+    """``testimony`` or ``proposal`` (empty means testimony), or ``InvalidText``."""
+    if value is None or not str(value).strip():
+        return Kind.testimony
+    value = str(value).strip().lower()
+    try:
+        return Kind(value)
+    except ValueError:
+        raise InvalidText(f"kind {value!r} is not one of: testimony, proposal") from None
+
+
+def parse_country(value: str | None) -> str | None:
+    """An ISO 3166 alpha-2 country code in upper case, or ``InvalidText``."""
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip().upper()
+    if len(value) != 2 or not value.isalpha() or not value.isascii():
+        raise InvalidText(f"country {value!r} is not a two-letter ISO 3166 code such as NP or KE")
+    return value
+
+
+def parse_language(value: str | None) -> str | None:
+    """A lower-case language code such as ``en`` or ``pt-br``, or ``InvalidText``."""
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip().lower().replace("_", "-")
+    head = value.split("-")[0]
+    if not (2 <= len(head) <= 3 and head.isalpha() and head.isascii()) or len(value) > 16:
+        raise InvalidText(f"language {value!r} is not a language code such as en, fr or sw")
+    return value

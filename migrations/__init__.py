@@ -1,0 +1,1 @@
+"""Alembic migrations of the corpus schema (run with ``lnob db upgrade``)."""
