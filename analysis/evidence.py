@@ -37,6 +37,14 @@ class IndexReport:
     errors: list[str] = field(default_factory=list)
 
 
+def nearest_centroid(vectors: np.ndarray, centroids: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each vector, the index of the most similar centroid (-1 below ``threshold``) and that cosine."""
+    similarities = np.asarray(vectors, dtype=np.float32) @ np.asarray(centroids, dtype=np.float32).T
+    best = similarities.argmax(axis=1)
+    best_similarity = similarities[np.arange(len(best)), best]
+    return np.where(best_similarity >= threshold, best, -1), best_similarity
+
+
 class EvidenceBase:
     """Stores, embeds, indexes and erases contributions; the index is always derived from the database."""
 
@@ -67,6 +75,20 @@ class EvidenceBase:
     def index(self) -> VectorIndex:
         """The vector index (opened on first use)."""
         return self._index or VectorIndex(self.settings)
+
+    @cached_property
+    def themes(self):
+        """The stored themes and assignments."""
+        from corpus.themes import ThemeStore
+
+        return ThemeStore(self.store.engine)
+
+    @cached_property
+    def driver_scorer(self):
+        """The driver scorer on the project's codebook (its phrases embedded once per process)."""
+        from analysis.drivers import Codebook, DriverScorer
+
+        return DriverScorer(Codebook.load(self.settings.codebook_path), self.embedder).fit()
 
     # -- ingestion ------------------------------------------------------------------
 
@@ -108,7 +130,31 @@ class EvidenceBase:
             self.store.mark_index_status(ids, IndexStatus.failed)
             return IndexReport(failed=len(ids), errors=[f"{exc.__class__.__name__}: {exc}"])
         self.store.mark_index_status(ids, IndexStatus.indexed)
+        self._assign_provisional(records, vectors)
         return IndexReport(indexed=len(ids))
+
+    def _assign_provisional(self, records: Sequence[TestimonyRecord], vectors: np.ndarray) -> None:
+        """Give newly indexed testimonies the nearest theme above the threshold, until the next analysis."""
+        theme_ids, centroids = self.themes.centroids()
+        if not theme_ids:
+            return
+        try:
+            positions, similarities = nearest_centroid(vectors, centroids, self.settings.provisional_threshold)
+            assignments = self.driver_scorer.assign(self.driver_scorer.score(vectors))
+        except Exception as exc:  # a provisional theme is a convenience; the row is stored and indexed
+            log.warning("provisional themes skipped (%s)", exc.__class__.__name__)
+            return
+        self.themes.assign_provisional(
+            [
+                (
+                    record.id,
+                    theme_ids[p] if p >= 0 else None,
+                    float(sim) if p >= 0 else None,
+                    {"primary": a.primary, "intersecting": list(a.intersecting), "scores": a.scores},
+                )
+                for record, p, sim, a in zip(records, positions, similarities, assignments)
+            ]
+        )
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
         """Rebuild the index from the database: drop it, then embed (cached) and add every testimony."""

@@ -1,16 +1,30 @@
-"""Finding evidence: semantic search over the vector index, with filters.
+"""Finding evidence: hybrid search (BM25 over lemmas + semantic), fused by rank, with filters.
 
 Results are quotes: only testimonies whose contributor agreed to be quoted,
-always the redacted text, each with its score and provenance.
+always the redacted text, each with its scores and provenance.
+
+The semantic side asks the vector index (with the filters it can apply:
+country, organisation, kind, language, dates, consent) and post-filters the
+candidates on the rest (driver, theme, group) from an in-memory catalogue of
+the corpus; the lexical side searches a BM25 index restricted to the ids the
+catalogue lets through. Reciprocal rank fusion (RRF) combines the two lists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from analysis.evidence import EvidenceBase
 from analysis.index import date_key
+from analysis.lexical import LexicalIndex
+from analysis.text import TextProcessor
+
+MODES = ("hybrid", "semantic", "lexical")
+RRF_K = 60
 
 
 @dataclass
@@ -23,9 +37,12 @@ class SearchFilter:
     language: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    driver: str | None = None
+    theme: int | None = None
+    group: str | None = None
 
     def index_where(self) -> dict:
-        """The filter as vector-index metadata conditions (quote consent always required)."""
+        """The part of the filter the vector index applies (quote consent always required)."""
         where: dict = {"consent": "quote"}
         if self.country:
             where["country"] = self.country.upper()
@@ -41,10 +58,15 @@ class SearchFilter:
             where["date_to"] = date_key(self.until)
         return where
 
+    @property
+    def needs_catalogue(self) -> bool:
+        """Whether some condition is beyond the vector index's metadata."""
+        return bool(self.driver or self.theme is not None or self.group)
+
 
 @dataclass
 class SearchResult:
-    """One quote found: redacted text, score and provenance."""
+    """One quote found: redacted text, scores and provenance."""
 
     id: str
     score: float
@@ -55,32 +77,179 @@ class SearchResult:
     language: str | None
     date: str
     drivers: list[str] = field(default_factory=list)
+    theme_id: int | None = None
+    semantic_rank: int | None = None
+    lexical_rank: int | None = None
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
 
 
+class Catalogue:
+    """Per-testimony metadata held in arrays, so any filter is a fast boolean mask."""
+
+    def __init__(self, evidence: EvidenceBase) -> None:
+        records = evidence.store.records()
+        assignments = evidence.themes.assignments()
+        self.records = {r.id: r for r in records}
+        self.ids = [r.id for r in records]
+        self.position = {tid: i for i, tid in enumerate(self.ids)}
+        n = len(records)
+        self.country = np.array([r.country or "" for r in records], dtype=object)
+        self.organisation = np.array([r.organisation or "" for r in records], dtype=object)
+        self.kind = np.array([r.kind for r in records], dtype=object)
+        self.language = np.array([r.language or "" for r in records], dtype=object)
+        self.date = np.array([date_key(r.created_at) for r in records], dtype=np.int64)
+        self.quotable = np.array([r.quotable for r in records], dtype=bool)
+        self.theme = np.full(n, -1, dtype=np.int64)
+        self.drivers: list[tuple[str, ...]] = [()] * n
+        for i, record in enumerate(records):
+            assignment = assignments.get(record.id)
+            if assignment is not None:
+                self.theme[i] = assignment.theme_id if assignment.theme_id is not None else -1
+                model_drivers = [assignment.primary_driver] + list(assignment.intersecting_drivers or [])
+                self.drivers[i] = tuple(d for d in model_drivers if d)
+        self.groups = [set(r.groups) for r in records]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mask(self, where: SearchFilter) -> np.ndarray:
+        """Which testimonies pass ``where`` and may be quoted."""
+        mask = self.quotable.copy()
+        if where.country:
+            mask &= self.country == where.country.upper()
+        if where.organisation:
+            mask &= self.organisation == where.organisation.lower()
+        if where.kind:
+            mask &= self.kind == where.kind
+        if where.language:
+            mask &= self.language == where.language.lower()
+        if where.since:
+            mask &= self.date >= date_key(where.since)
+        if where.until:
+            mask &= self.date <= date_key(where.until)
+        if where.theme is not None:
+            mask &= self.theme == int(where.theme)
+        if where.driver:
+            mask &= np.array([where.driver in d for d in self.drivers], dtype=bool)
+        if where.group:
+            mask &= np.array([where.group in g for g in self.groups], dtype=bool)
+        return mask
+
+
+class Searcher:
+    """Hybrid, semantic or lexical search over the evidence base.
+
+    Build once per process and reuse: the catalogue and BM25 index are built
+    on first use and rebuilt by ``refresh()`` when the corpus or the themes
+    changed (the bot calls it after contributions and analyses).
+    """
+
+    def __init__(self, evidence: EvidenceBase, *, candidates: int = 50, lexical_weight: float = 1.0) -> None:
+        self.evidence = evidence
+        self.candidates = candidates
+        self.lexical_weight = lexical_weight
+        self.processor = TextProcessor()
+        self._catalogue: Catalogue | None = None
+        self._lexical: LexicalIndex | None = None
+        self._languages: list[str] = ["en"]
+
+    def refresh(self) -> None:
+        """Rebuild the catalogue and the BM25 index from the database."""
+        catalogue = Catalogue(self.evidence)
+        records = [catalogue.records[i] for i in catalogue.ids]
+        tokens = self.processor.tokens_many([r.text for r in records], [r.language for r in records])
+        self._lexical = LexicalIndex().fit(catalogue.ids, tokens)
+        self._languages = sorted({r.language or "en" for r in records}) or ["en"]
+        self._catalogue = catalogue
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self.refresh()
+        return self._catalogue
+
+    def search(self, query: str, k: int = 10, where: SearchFilter | None = None, mode: str = "hybrid") -> list[SearchResult]:
+        """The ``k`` best quotes for ``query`` that pass ``where``, best first."""
+        if mode not in MODES:
+            raise ValueError(f"search mode {mode!r} is not one of {', '.join(MODES)}")
+        where = where or SearchFilter()
+        mask = self.catalogue.mask(where)
+        if not mask.any() or k <= 0:
+            return []
+        depth = max(k, self.candidates)
+        semantic = self._semantic(query, depth, where, mask) if mode != "lexical" else []
+        lexical = self._lexical_hits(query, depth, mask) if mode != "semantic" else []
+        fused = self._fuse(semantic, lexical)[:k]
+        return [self._result(tid, score, semantic, lexical) for tid, score in fused]
+
+    def _semantic(self, query: str, depth: int, where: SearchFilter, mask: np.ndarray) -> list[str]:
+        vector = self.evidence.query_vector(query)
+        fetch = depth if not where.needs_catalogue else depth * 4
+        position = self.catalogue.position
+        for _ in range(3):
+            hits = self.evidence.index.query(vector, fetch, where.index_where())
+            kept = [h.id for h in hits if h.id in position and mask[position[h.id]]]
+            if len(kept) >= depth or len(hits) < fetch:
+                return kept[:depth]
+            fetch *= 4
+        return kept[:depth]
+
+    def _lexical_hits(self, query: str, depth: int, mask: np.ndarray) -> list[str]:
+        tokens: list[str] = []
+        for language in self._languages:
+            for token in self.processor.tokens(query, language):
+                if token not in tokens:
+                    tokens.append(token)
+        allowed = None if mask.all() else {self.catalogue.ids[i] for i in np.flatnonzero(mask)}
+        return [tid for tid, _ in self._lexical.search(tokens, depth, allowed)]
+
+    def _fuse(self, semantic: Sequence[str], lexical: Sequence[str]) -> list[tuple[str, float]]:
+        scores: dict[str, float] = {}
+        for rank, tid in enumerate(semantic, start=1):
+            scores[tid] = scores.get(tid, 0.0) + 1.0 / (RRF_K + rank)
+        for rank, tid in enumerate(lexical, start=1):
+            scores[tid] = scores.get(tid, 0.0) + self.lexical_weight / (RRF_K + rank)
+        return sorted(scores.items(), key=lambda kv: -kv[1])
+
+    def _result(self, tid: str, score: float, semantic: Sequence[str], lexical: Sequence[str]) -> SearchResult:
+        record = self.catalogue.records[tid]
+        position = self.catalogue.position[tid]
+        theme = int(self.catalogue.theme[position])
+        return SearchResult(
+            id=record.id,
+            score=round(score, 5),
+            text=record.text,
+            kind=record.kind,
+            country=record.country,
+            organisation=record.organisation,
+            language=record.language,
+            date=record.created_at.date().isoformat(),
+            drivers=list(self.catalogue.drivers[position]) or list(record.self_drivers),
+            theme_id=theme if theme >= 0 else None,
+            semantic_rank=semantic.index(tid) + 1 if tid in semantic else None,
+            lexical_rank=lexical.index(tid) + 1 if tid in lexical else None,
+        )
+
+
 def semantic_search(evidence: EvidenceBase, query: str, k: int = 10, where: SearchFilter | None = None) -> list[SearchResult]:
-    """The ``k`` quotes nearest in meaning to ``query`` that pass ``where``."""
+    """The ``k`` quotes nearest in meaning to ``query`` (no BM25 index is built)."""
     hits = evidence.index.query(evidence.query_vector(query), k, (where or SearchFilter()).index_where())
     records = {r.id: r for r in evidence.store.records([h.id for h in hits])}
-    results = []
-    for hit in hits:
-        record = records.get(hit.id)
-        if record is None or not record.quotable:
-            continue
-        results.append(
-            SearchResult(
-                id=record.id,
-                score=round(hit.score, 4),
-                text=record.text,
-                kind=record.kind,
-                country=record.country,
-                organisation=record.organisation,
-                language=record.language,
-                date=record.created_at.date().isoformat(),
-                drivers=list(record.self_drivers),
-            )
+    return [
+        SearchResult(
+            id=r.id,
+            score=round(h.score, 4),
+            text=r.text,
+            kind=r.kind,
+            country=r.country,
+            organisation=r.organisation,
+            language=r.language,
+            date=r.created_at.date().isoformat(),
+            drivers=list(r.self_drivers),
         )
-    return results
+        for h in hits
+        if (r := records.get(h.id)) is not None and r.quotable
+    ]

@@ -342,25 +342,30 @@ def _pairs(counts: dict) -> str:
 @click.option("--kind", type=click.Choice(["testimony", "proposal"]))
 @click.option("--org", "organisation")
 @click.option("--language")
+@click.option("--driver", type=click.Choice(["discrimination", "geography", "governance", "socio_economic", "shocks"]))
+@click.option("--theme", "theme", type=int)
+@click.option("--group")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]))
+@click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]))
+@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "semantic", "lexical"]))
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def search(ctx, query: str, country, kind, organisation, language, limit: int, as_json: bool):
-    """Search quotes by meaning, with filters."""
-    from analysis.search import SearchFilter, semantic_search
+def search(ctx, query: str, mode: str, limit: int, as_json: bool, **filters):
+    """Search quotes by words and meaning (hybrid), with filters."""
+    from analysis.search import SearchFilter, Searcher
 
     if not query.strip():
         fail("the query is empty: give a few words, e.g. lnob search \"no clinic nearby\"")
     evidence = open_evidence(settings_of(ctx))
-    where = SearchFilter(country=country, organisation=organisation, kind=kind, language=language)
-    results = semantic_search(evidence, query, limit, where)
+    results = Searcher(evidence).search(query, limit, SearchFilter(**filters), mode=mode)
     if as_json:
-        emit_json({"query": query, "results": [r.to_dict() for r in results]})
+        emit_json({"query": query, "mode": mode, "results": [r.to_dict() for r in results]})
         return
     if not results:
         click.echo("no quotes found")
     for r in results:
-        click.echo(f"{r.score:.3f}  {r.id[:8]}  {r.country or '--'}  {r.kind:9}  {r.text}")
+        click.echo(f"{r.score:.4f}  {r.id[:8]}  {r.country or '--'}  {r.kind:9}  {r.text}")
 
 
 # -- demo ------------------------------------------------------------------------------
@@ -390,6 +395,11 @@ def bot(ctx):
     settings = settings_of(ctx)
     open_evidence(settings)
     run_bot(settings)
+
+
+from cli.themes import register as _register_themes  # noqa: E402
+
+_register_themes(cli, settings_of, open_evidence)
 
 
 def main() -> None:

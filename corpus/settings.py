@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(4000, ge=10, description="Longest contribution accepted from chat.")
     max_import_chars: int = Field(20000, ge=10, description="Longest text accepted by `lnob import`.")
     use_ner: bool = Field(True, description="Redact names and places when a trained spaCy pipeline is installed.")
+    codebook_path: Path | None = Field(None, description="Driver codebook YAML; default: analysis/drivers.yaml.")
+    provisional_threshold: float = Field(
+        0.45, ge=-1, le=1, description="Cosine to the nearest theme centroid for a provisional theme on arrival."
+    )
+    small_cell: int = Field(5, ge=1, description="Breakdown cells with fewer contributors are shown as '<N'.")
 
     @cached_property
     def resolved_data_dir(self) -> Path:

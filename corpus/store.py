@@ -42,6 +42,8 @@ PROFILE_FIELDS = ("language", "age_band", "gender", "country", "region", "groups
 class TestimonyDraft:
     """A contribution as received, before validation, redaction and storage."""
 
+    __test__ = False  # not a pytest test class
+
     text: str
     kind: Kind | str = Kind.testimony
     language: str | None = None
@@ -68,6 +70,8 @@ class TestimonyRecord:
     ``text`` is always the redacted text: this is what staff, search and
     exports see.
     """
+
+    __test__ = False  # not a pytest test class
 
     id: str
     kind: str
@@ -97,6 +101,8 @@ class TestimonyRecord:
 @dataclass
 class TestimonyFilter:
     """Which testimonies to read; every field left ``None`` means no restriction."""
+
+    __test__ = False  # not a pytest test class
 
     country: str | None = None
     organisation: str | None = None

@@ -5,3 +5,5 @@ tables adds its module here.
 """
 
 from corpus import models  # noqa: F401
+from corpus import themes  # noqa: F401
+from corpus import chatstate  # noqa: F401

@@ -1,0 +1,32 @@
+# Set-up and the two everyday jobs. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install bench clean
+
+$(BIN)/lnob: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# the CPU build of torch first, so nothing pulls a CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(BIN)/lnob
+
+install: $(BIN)/lnob
+
+demo: $(BIN)/lnob
+	$(BIN)/lnob demo
+
+test: $(BIN)/lnob
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/lnob
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_demo_memory.py
+	$(BIN)/python bench/bench_themes.py
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache

@@ -1,0 +1,140 @@
+"""A full analysis: embed the backlog, cluster into themes, label them, map them onto drivers.
+
+``Analysis(evidence).run()`` is what ``lnob analyse`` and ``/recluster`` do.
+Themes that persist keep their id and staff label (``analysis.identity``);
+the run records what is new, merged, split or gone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from corpus.themes import AssignmentRow, ThemeSnapshot, ThemeStore
+
+from analysis.drivers import Codebook, DriverScorer, agreement
+from analysis.evidence import EvidenceBase
+from analysis.identity import match_themes
+from analysis.keywords import KeywordExtractor
+from analysis.text import TextProcessor
+from analysis.themes import ThemeModel
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class AnalysisReport:
+    """What one analysis found and changed."""
+
+    run_id: int
+    testimonies: int
+    themes: int
+    unthemed: int
+    coverage: float
+    changes: dict
+    driver_agreement: dict
+    seconds: float
+    timings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+class Analysis:
+    """Re-clusters the whole corpus; parameters of the theme model pass through ``theme_params``."""
+
+    def __init__(self, evidence: EvidenceBase, *, random_state: int | None = 0, theme_params: dict | None = None) -> None:
+        self.evidence = evidence
+        self.random_state = random_state
+        self.theme_params = dict(theme_params or {})
+        self.themes = ThemeStore(evidence.store.engine)
+
+    def run(self, step: Step | None = None) -> AnalysisReport:
+        """Run every stage and store the result in one transaction; ``step`` is told each stage's name."""
+        say = step or (lambda _message: None)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def timed(name: str, function, *args, **kwargs):
+            say(name)
+            t0 = time.perf_counter()
+            result = function(*args, **kwargs)
+            timings[name] = round(time.perf_counter() - t0, 2)
+            return result
+
+        timed("indexing the backlog", self.evidence.index_pending)
+        records = timed("reading the corpus", self.evidence.store.records, None, None)
+        texts = [r.text for r in records]
+        vectors = timed("embedding (cached)", self.evidence.embedder.encode, texts)
+        model = ThemeModel(random_state=self.random_state, **self.theme_params)
+        run = self.themes.start_run(self.evidence.settings.embedding_model, self.random_state, self.theme_params)
+        if len(records):
+            timed("clustering", model.fit, vectors, texts)
+            labels = model.labels_
+            centroids = model.centroids_
+        else:
+            labels, centroids = np.zeros(0, dtype=int), np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0))
+        tokens = timed("keywords", TextProcessor().tokens_many, texts, [r.language for r in records])
+        keywords = KeywordExtractor().fit(tokens, labels) if len(records) else None
+        scorer = self.evidence.driver_scorer
+        scores = timed("drivers", scorer.score, vectors) if len(records) else np.zeros((0, len(scorer.codebook.keys)))
+        per_testimony = scorer.assign(scores) if len(records) else []
+
+        previous = {t: a.theme_id for t, a in self.themes.assignments().items() if a.theme_id is not None}
+        previous_ids, previous_matrix = self.themes.centroids()
+        match = timed(
+            "matching themes",
+            match_themes,
+            previous,
+            dict(zip(previous_ids, previous_matrix)),
+            [r.id for r in records],
+            labels,
+            centroids,
+        )
+        snapshots = []
+        for k in range(len(centroids)):
+            members = labels == k
+            theme_drivers = scorer.score_theme(scores[members])
+            theme_keywords = keywords.keywords_.get(k, []) if keywords else []
+            snapshots.append(
+                ThemeSnapshot(
+                    id=match.inherited[k],
+                    label=(keywords.labels_text_.get(k) if keywords else None) or f"theme {k + 1}",
+                    keywords=[[term, round(float(score), 4)] for term, score in theme_keywords],
+                    primary_driver=theme_drivers.primary,
+                    intersecting_drivers=list(theme_drivers.intersecting),
+                    driver_scores={d: round(float(s), 4) for d, s in theme_drivers.scores.items()},
+                    subdriver=theme_drivers.subdriver,
+                    centroid=centroids[k],
+                    size=int(members.sum()),
+                )
+            )
+        rows = [
+            AssignmentRow(
+                testimony_id=record.id,
+                theme_index=int(labels[i]) if labels[i] >= 0 else None,
+                similarity=float(model.similarity_[i]) if labels[i] >= 0 else None,
+                primary_driver=per_testimony[i].primary,
+                intersecting_drivers=list(per_testimony[i].intersecting),
+                driver_scores={d: round(float(s), 4) for d, s in per_testimony[i].scores.items()},
+            )
+            for i, record in enumerate(records)
+        ]
+        timed("saving", self.themes.save_run, run.id, snapshots, rows, match.retired, match.changes)
+        finished = self.themes.last_run()
+        themed = int((labels >= 0).sum())
+        return AnalysisReport(
+            run_id=run.id,
+            testimonies=len(records),
+            themes=len(snapshots),
+            unthemed=len(records) - themed,
+            coverage=round(themed / len(records), 4) if records else 0.0,
+            changes=finished.changes if finished else {},
+            driver_agreement=agreement([r.self_drivers for r in records], [a.primary for a in per_testimony]),
+            seconds=round(time.perf_counter() - started, 2),
+            timings=timings,
+        )
