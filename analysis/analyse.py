@@ -15,9 +15,12 @@ import numpy as np
 
 from corpus.themes import AssignmentRow, ThemeSnapshot, ThemeStore
 
-from analysis.drivers import Codebook, DriverScorer, agreement
+from corpus.curation import CurationStore
+
+from analysis.curation import Clustering, apply_rules
+from analysis.drivers import agreement
 from analysis.evidence import EvidenceBase
-from analysis.identity import match_themes
+from analysis.identity import change_report, match_themes
 from analysis.keywords import KeywordExtractor
 from analysis.text import TextProcessor
 from analysis.themes import ThemeModel
@@ -78,12 +81,6 @@ class Analysis:
             centroids = model.centroids_
         else:
             labels, centroids = np.zeros(0, dtype=int), np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0))
-        tokens = timed("keywords", TextProcessor().tokens_many, texts, [r.language for r in records])
-        keywords = KeywordExtractor().fit(tokens, labels) if len(records) else None
-        scorer = self.evidence.driver_scorer
-        scores = timed("drivers", scorer.score, vectors) if len(records) else np.zeros((0, len(scorer.codebook.keys)))
-        per_testimony = scorer.assign(scores) if len(records) else []
-
         previous = {t: a.theme_id for t, a in self.themes.assignments().items() if a.theme_id is not None}
         previous_ids, previous_matrix = self.themes.centroids()
         match = timed(
@@ -95,6 +92,25 @@ class Analysis:
             labels,
             centroids,
         )
+        clustering = timed(
+            "re-applying curation",
+            apply_rules,
+            CurationStore(self.evidence.store.engine),
+            Clustering(labels.copy(), np.array(centroids, dtype=np.float32), list(match.inherited), dict(match.retired)),
+            vectors,
+        )
+        labels, centroids = clustering.labels, clustering.centroids
+        similarity = np.full(len(records), np.nan, dtype=np.float32)
+        themed_rows = labels >= 0
+        if themed_rows.any():
+            similarity[themed_rows] = np.einsum("ij,ij->i", vectors[themed_rows], centroids[labels[themed_rows]])
+        tokens = timed("keywords", TextProcessor().tokens_many, texts, [r.language for r in records])
+        keywords = KeywordExtractor().fit(tokens, labels) if len(records) else None
+        scorer = self.evidence.driver_scorer
+        scores = timed("drivers", scorer.score, vectors) if len(records) else np.zeros((0, len(scorer.codebook.keys)))
+        per_testimony = scorer.assign(scores) if len(records) else []
+        changes = change_report(previous, [r.id for r in records], labels, clustering.inherited, clustering.retired)
+
         snapshots = []
         for k in range(len(centroids)):
             members = labels == k
@@ -102,7 +118,7 @@ class Analysis:
             theme_keywords = keywords.keywords_.get(k, []) if keywords else []
             snapshots.append(
                 ThemeSnapshot(
-                    id=match.inherited[k],
+                    id=clustering.inherited[k],
                     label=(keywords.labels_text_.get(k) if keywords else None) or f"theme {k + 1}",
                     keywords=[[term, round(float(score), 4)] for term, score in theme_keywords],
                     primary_driver=theme_drivers.primary,
@@ -117,14 +133,14 @@ class Analysis:
             AssignmentRow(
                 testimony_id=record.id,
                 theme_index=int(labels[i]) if labels[i] >= 0 else None,
-                similarity=float(model.similarity_[i]) if labels[i] >= 0 else None,
+                similarity=float(similarity[i]) if labels[i] >= 0 else None,
                 primary_driver=per_testimony[i].primary,
                 intersecting_drivers=list(per_testimony[i].intersecting),
                 driver_scores={d: round(float(s), 4) for d, s in per_testimony[i].scores.items()},
             )
             for i, record in enumerate(records)
         ]
-        timed("saving", self.themes.save_run, run.id, snapshots, rows, match.retired, match.changes)
+        timed("saving", self.themes.save_run, run.id, snapshots, rows, clustering.retired, changes)
         finished = self.themes.last_run()
         themed = int((labels >= 0).sum())
         return AnalysisReport(

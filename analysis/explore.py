@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from corpus.curation import CurationStore
 from corpus.themes import Theme
 
 from analysis.evidence import EvidenceBase
@@ -83,8 +84,15 @@ def theme_quotes(
     hidden: set[str] | None = None,
     pinned: list[str] | None = None,
 ) -> list[Quote]:
-    """Representative quotes of a theme (MMR around its centroid), optionally from one country."""
+    """Representative quotes of a theme (MMR around its centroid), optionally from one country.
+
+    Staff pins come first and hidden quotes never appear (both from the
+    curation store unless given).
+    """
     theme = evidence.themes.theme(theme_id)
+    curation = CurationStore(evidence.store.engine)
+    hidden = curation.hidden() if hidden is None else hidden
+    pinned = curation.pinned(theme_id) if pinned is None else pinned
     records = records if records is not None else theme_members(evidence, theme_id)
     if country:
         records = [r for r in records if r.country == country.upper()]
@@ -94,7 +102,7 @@ def theme_quotes(
     vectors = evidence.embedder.encode([r.text for r in records])
     centre = np.frombuffer(theme.centroid, dtype=np.float32)
     assignments = evidence.themes.assignments([r.id for r in records])
-    chosen = select_quotes(records, vectors, centre, n=n, balance_by=balance_by, hidden=hidden or (), pinned=pinned or ())
+    chosen = select_quotes(records, vectors, centre, n=n, balance_by=balance_by, hidden=hidden, pinned=pinned)
     quotes = []
     for record, score in chosen:
         assignment = assignments.get(record.id)

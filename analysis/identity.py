@@ -9,6 +9,7 @@ gone.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -75,45 +76,55 @@ def match_themes(
 
     share_old = np.divide(overlap, old_size[:, None], out=np.zeros(overlap.shape, dtype=float), where=old_size[:, None] > 0)
     retired: dict[int, int | None] = {}
-    merged: dict[int, list[int]] = {}
-    gone: list[int] = []
     for o, theme_id in enumerate(old_ids):
-        if theme_id in taken_old:
-            continue
-        target = int(np.argmax(share_old[o])) if n_new and share_old[o].max() >= min_share else None
-        retired[theme_id] = target
-        if target is None:
-            gone.append(theme_id)
-        else:
-            merged.setdefault(target, []).append(theme_id)
-
-    split: dict[int, list[int]] = {}
-    new: list[int] = []
-    share_new = np.divide(overlap, new_size[None, :], out=np.zeros(overlap.shape, dtype=float), where=new_size[None, :] > 0)
-    for c in range(n_new):
-        if inherited[c] is not None:
-            continue
-        source = int(np.argmax(share_new[:, c])) if len(old_ids) and share_new[:, c].max() >= min_share else None
-        if source is not None and share_old[source, c] >= min_share / 2:
-            split.setdefault(old_ids[source], []).append(c)
-        else:
-            new.append(c)
-
-    changes = {
-        "persisted": [{"theme": f"#{c}", "was": inherited[c]} for c in range(n_new) if inherited[c] is not None],
-        "new": [f"#{c}" for c in new],
-        "merged": [{"into": f"#{c}", "from": sorted(olds)} for c, olds in sorted(merged.items())],
-        "split": [
-            {"from": old, "into": sorted({f"#{c}" for c in parts} | _heir(old, inherited))}
-            for old, parts in sorted(split.items())
-        ],
-        "gone": sorted(gone),
-    }
+        if theme_id not in taken_old:
+            has_target = n_new and share_old[o].max() >= min_share
+            retired[theme_id] = int(np.argmax(share_old[o])) if has_target else None
+    changes = change_report(previous, testimony_ids, labels, inherited, retired, min_share)
     return IdentityMatch(inherited=inherited, retired=retired, changes=changes)
 
 
-def _heir(old_id: int, inherited: list[int | None]) -> set[str]:
-    return {f"#{c}" for c, was in enumerate(inherited) if was == old_id}
+def change_report(
+    previous: Mapping[str, int],
+    testimony_ids: Sequence[str],
+    labels: np.ndarray,
+    inherited: Sequence[int | None],
+    retired: Mapping[int, int | None],
+    min_share: float = 0.25,
+) -> dict:
+    """What changed between the previous themes and a clustering; new clusters are written ``"#i"``.
+
+    A cluster with no inherited id is ``split`` off the previous theme that
+    gave it at least ``min_share`` of its members when that theme lives on in
+    another cluster, and ``new`` otherwise. A previous theme that did not
+    persist is ``merged`` when ``retired`` names the cluster it went into,
+    ``gone`` otherwise.
+    """
+    sources: dict[int, Counter] = {}
+    for row, testimony_id in enumerate(testimony_ids):
+        if labels[row] >= 0 and testimony_id in previous:
+            sources.setdefault(int(labels[row]), Counter())[previous[testimony_id]] += 1
+    new, split = [], {}
+    for c, was in enumerate(inherited):
+        if was is not None:
+            continue
+        size = int((labels == c).sum())
+        origin = sources.get(c, Counter()).most_common(1)
+        if origin and origin[0][1] >= min_share * size and origin[0][0] in inherited:
+            split.setdefault(origin[0][0], [f"#{list(inherited).index(origin[0][0])}"]).append(f"#{c}")
+        else:
+            new.append(f"#{c}")
+    merged: dict[int, list[int]] = {}
+    for old, into in retired.items():
+        if into is not None:
+            merged.setdefault(into, []).append(old)
+    return {
+        "persisted": [{"theme": f"#{c}", "was": was} for c, was in enumerate(inherited) if was is not None],
+        "new": new,
+        "merged": [{"into": f"#{c}", "from": sorted(olds)} for c, olds in sorted(merged.items())],
+        "split": [{"from": old, "into": sorted(parts)} for old, parts in sorted(split.items())],
+        "gone": sorted(old for old, into in retired.items() if into is None),
+    }
 
 
 def _match_by_centroid(old_ids, old_size, previous_centroids, centroids, inherited, taken_old, threshold) -> None:

@@ -18,6 +18,8 @@ from datetime import datetime
 
 import numpy as np
 
+from corpus.curation import CurationStore
+
 from analysis.evidence import EvidenceBase
 from analysis.index import date_key
 from analysis.lexical import LexicalIndex
@@ -101,7 +103,8 @@ class Catalogue:
         self.kind = np.array([r.kind for r in records], dtype=object)
         self.language = np.array([r.language or "" for r in records], dtype=object)
         self.date = np.array([date_key(r.created_at) for r in records], dtype=np.int64)
-        self.quotable = np.array([r.quotable for r in records], dtype=bool)
+        hidden = CurationStore(evidence.store.engine).hidden()
+        self.quotable = np.array([r.quotable and r.id not in hidden for r in records], dtype=bool)
         self.theme = np.full(n, -1, dtype=np.int64)
         self.drivers: list[tuple[str, ...]] = [()] * n
         for i, record in enumerate(records):

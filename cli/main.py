@@ -104,7 +104,7 @@ def db():
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @click.pass_context
 def db_upgrade(ctx, revision: str):
     """Migrate the database schema up (creates it on a new database)."""

@@ -66,8 +66,8 @@ def alembic_config(engine: Engine):
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the schema up to ``revision`` (default: the newest)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Migrate the schema up to ``revision`` (default: the newest of every branch)."""
     from alembic import command
 
     check_connection(engine)
@@ -83,18 +83,19 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at, or None for an empty database."""
+    """The schema revision the database is at (heads joined by ``+``), or None for an empty database."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def head_revision(engine: Engine) -> str | None:
-    """The newest revision the project's migrations define."""
+    """The newest revision the project's migrations define (heads joined by ``+``)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    return "+".join(sorted(ScriptDirectory.from_config(alembic_config(engine)).get_heads())) or None
 
 
 def has_tables(engine: Engine) -> bool:

@@ -354,6 +354,19 @@ class CorpusStore:
             raise NotFound(f"no organisation with code {code!r}: create it with `lnob org add NAME --code {code}`")
         return organisation.id
 
+    def resolve_id(self, ref: str) -> str:
+        """The full testimony id for an id or a unique prefix of at least 8 characters (short ids in chat)."""
+        ref = (ref or "").strip().lower()
+        if len(ref) < 8 or not all(c in "0123456789abcdef-" for c in ref):
+            raise NotFound(f"{ref!r} is not a testimony id: give at least its first 8 characters")
+        with self.session() as session:
+            found = list(session.exec(select(Testimony.id).where(Testimony.id.startswith(ref)).limit(2)))
+        if not found:
+            raise NotFound(f"no testimony {ref}")
+        if len(found) > 1:
+            raise NotFound(f"{ref} matches several testimonies: give more characters")
+        return found[0]
+
     def get_testimony(self, testimony_id: str) -> Testimony:
         """The stored testimony (original text included: for admins and re-redaction only)."""
         with self.session() as session:
@@ -503,6 +516,7 @@ class CorpusStore:
         if not all_ids:
             return []
         with session_scope(self.engine) as session:
+            self._overwrite_deleted(session)
             hashes = set(session.exec(select(Testimony.text_hash).where(Testimony.id.in_(all_ids))))
             session.exec(update(Testimony).where(Testimony.parent_id.in_(all_ids)).values(parent_id=None))
             found = list(session.exec(select(Testimony.id).where(Testimony.id.in_(all_ids))))
@@ -511,7 +525,8 @@ class CorpusStore:
             orphaned = hashes - still_used
             if orphaned:
                 session.exec(delete(Embedding).where(Embedding.text_hash.in_(orphaned)))
-            return found
+        self._truncate_journal()
+        return found
 
     def erase_contributor(self, contributor_id: int) -> list[str]:
         """Delete a contributor, their consents and everything they shared; returns testimony ids removed."""
@@ -519,9 +534,22 @@ class CorpusStore:
             ids = list(session.exec(select(Testimony.id).where(Testimony.contributor_id == contributor_id)))
         removed = self.erase_testimonies(ids)
         with session_scope(self.engine) as session:
+            self._overwrite_deleted(session)
             session.exec(delete(Consent).where(Consent.contributor_id == contributor_id))
             session.exec(delete(Contributor).where(Contributor.id == contributor_id))
+        self._truncate_journal()
         return removed
+
+    def _overwrite_deleted(self, session: Session) -> None:
+        """On SQLite, zero the bytes of deleted rows instead of leaving them in free pages of the file."""
+        if self.engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
+
+    def _truncate_journal(self) -> None:
+        """On SQLite, checkpoint and empty the write-ahead log, which still holds the erased rows' old pages."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- embedding cache ------------------------------------------------------------
 

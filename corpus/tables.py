@@ -6,4 +6,6 @@ tables adds its module here.
 
 from corpus import models  # noqa: F401
 from corpus import themes  # noqa: F401
+from corpus import curation  # noqa: F401
 from corpus import chatstate  # noqa: F401
+from corpus import exports  # noqa: F401

@@ -299,6 +299,54 @@ class ThemeStore:
                 assignment.assigned_at = utcnow()
                 session.add(assignment)
 
+    def reassign(self, from_theme: int, to_theme: int) -> int:
+        """Move every member of one theme to another (a staff merge); returns how many moved."""
+        with session_scope(self.engine) as session:
+            result = session.exec(update(Assignment).where(Assignment.theme_id == from_theme).values(theme_id=to_theme))
+            return result.rowcount or 0
+
+    def set_centroid(self, theme_id: int, centroid: np.ndarray) -> None:
+        """Replace a theme's centroid (after curation changed its members)."""
+        with session_scope(self.engine) as session:
+            theme = session.get(Theme, theme_id)
+            theme.centroid = np.asarray(centroid, dtype=np.float32).tobytes()
+            theme.updated_at = utcnow()
+            session.add(theme)
+
+    def retire(self, theme_id: int, merged_into: int | None) -> None:
+        """Mark a theme merged (into another) or gone."""
+        with session_scope(self.engine) as session:
+            theme = session.get(Theme, theme_id)
+            theme.status = "merged" if merged_into is not None else "gone"
+            theme.merged_into = merged_into
+            theme.updated_at = utcnow()
+            session.add(theme)
+
+    def create_child(self, parent: Theme, label: str, centroid: np.ndarray, testimony_ids: Sequence[str]) -> Theme:
+        """A new theme split off ``parent`` that takes these members."""
+        with session_scope(self.engine) as session:
+            child = Theme(
+                label=label[:200],
+                keywords=[],
+                primary_driver=parent.primary_driver,
+                intersecting_drivers=list(parent.intersecting_drivers or []),
+                driver_scores=dict(parent.driver_scores or {}),
+                subdriver=parent.subdriver,
+                centroid=np.asarray(centroid, dtype=np.float32).tobytes(),
+                size_at_run=len(testimony_ids),
+                created_run_id=parent.last_run_id,
+                last_run_id=parent.last_run_id,
+            )
+            session.add(child)
+            session.flush()
+            ids = list(testimony_ids)
+            for start in range(0, len(ids), 500):
+                session.exec(
+                    update(Assignment).where(Assignment.testimony_id.in_(ids[start : start + 500])).values(theme_id=child.id)
+                )
+            session.refresh(child)
+            return child
+
     def rename(self, theme_id: int, label: str) -> Theme:
         """Give a theme a staff label (kept across re-analyses)."""
         label = " ".join(label.split())
