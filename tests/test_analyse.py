@@ -1,0 +1,168 @@
+"""The analysis end to end on the demo corpus: themes, drivers, identity, provisional themes, curation, erasure."""
+
+import shutil
+
+import pytest
+
+from analysis.analyse import Analysis
+from analysis.curation import Curator
+from analysis.evidence import EvidenceBase
+from analysis.explore import list_themes, theme_detail, theme_quotes
+from corpus.settings import Settings
+from corpus.store import TestimonyDraft
+
+
+def open_copy(source, target) -> EvidenceBase:
+    shutil.copytree(source, target)
+    return EvidenceBase(Settings(data_dir=target, pseudonym_key="test-key", _env_file=None))
+
+
+@pytest.fixture(scope="module")
+def analysed_dir(tmp_path_factory):
+    """The demo corpus imported, with every 7th contributor on aggregate consent, analysed once (seed 0)."""
+    from cli.demo import DEMO_FILE, DEMO_ORGANISATIONS, DEMO_SPEC
+    from cli.main import run_import
+    from corpus.db import make_engine, upgrade
+
+    folder = tmp_path_factory.mktemp("analysed") / "data"
+    settings = Settings(data_dir=folder, pseudonym_key="test-key", _env_file=None)
+    upgrade(make_engine(settings.resolved_database_url))
+    evidence = EvidenceBase(settings)
+    for code, name in DEMO_ORGANISATIONS.items():
+        evidence.store.add_organisation(code, name)
+    run_import(evidence, DEMO_FILE, DEMO_SPEC, show_progress=False)
+    for record in evidence.store.records()[::7]:
+        evidence.store.give_consent(record.contributor_id, "aggregate", "test-v1")
+    report = Analysis(evidence, random_state=0).run()
+    assert report.testimonies == 346
+    return folder
+
+
+@pytest.fixture
+def evidence(analysed_dir, tmp_path):
+    return open_copy(analysed_dir, tmp_path / "copy")
+
+
+def test_every_testimony_is_themed_or_explicitly_unthemed(evidence):
+    assignments = evidence.themes.assignments()
+    assert len(assignments) == evidence.store.count_testimonies()
+    themed = sum(1 for a in assignments.values() if a.theme_id is not None)
+    assert themed / len(assignments) >= 0.9
+    themes = list_themes(evidence)
+    assert len(themes) >= 4
+    assert sum(t["size"] for t in themes) == themed
+
+
+def test_themes_have_keywords_labels_and_drivers(evidence):
+    drivers = {"discrimination", "geography", "governance", "socio_economic", "shocks"}
+    for row in list_themes(evidence):
+        assert row["label"] and row["keywords"]
+        assert row["primary_driver"] in drivers
+        assert set(row["intersecting_drivers"]) <= drivers - {row["primary_driver"]}
+    for assignment in list(evidence.themes.assignments().values())[:20]:
+        assert set(assignment.driver_scores) == drivers
+        assert assignment.primary_driver in drivers
+
+
+def test_theme_detail_has_breakdowns_and_consented_redacted_quotes(evidence):
+    theme_id = list_themes(evidence)[0]["id"]
+    detail = theme_detail(evidence, theme_id)
+    summary = detail["summary"]
+    assert summary["size"] == detail["size"] > 0
+    for key in ("by_country", "by_organisation", "by_gender", "by_age_band", "by_group", "by_month"):
+        assert key in summary
+    assert sum(summary["by_country"].values()) == summary["size"]
+    records = {r.id: r for r in evidence.store.records()}
+    assert detail["quotes"]
+    for quote in detail["quotes"]:
+        assert records[quote["id"]].quotable
+        assert quote["text"] == records[quote["id"]].text  # the redacted text
+        assert quote["country"] and quote["date"] and quote["kind"] and quote["drivers"]
+
+
+def test_quotes_never_show_aggregate_consent_or_phone_numbers(evidence):
+    aggregate = {r.id for r in evidence.store.records() if not r.quotable}
+    assert aggregate
+    for row in list_themes(evidence):
+        for quote in theme_quotes(evidence, row["id"], n=20):
+            assert quote.id not in aggregate
+            assert "+254 7" not in quote.text and "@example.org" not in quote.text
+
+
+def test_quotes_filter_by_country_and_balance(evidence):
+    row = list_themes(evidence)[0]
+    detail = theme_detail(evidence, row["id"])
+    country = next(iter(detail["summary"]["by_country"]))
+    assert {q.country for q in theme_quotes(evidence, row["id"], n=5, country=country)} == {country}
+    multi = next(r for r in list_themes(evidence) if len(theme_detail(evidence, r["id"])["summary"]["by_country"]) > 1)
+    balanced = theme_quotes(evidence, multi["id"], n=2, balance_by="country")
+    assert len({q.country for q in balanced}) == 2
+
+
+def test_reanalysis_keeps_ids_and_staff_labels(evidence):
+    before = {t["id"]: t["size"] for t in list_themes(evidence)}
+    renamed = next(iter(before))
+    Curator(evidence).rename(renamed, "Water far from home")
+    report = Analysis(evidence, random_state=0).run()
+    after = {t["id"]: t for t in list_themes(evidence)}
+    assert set(after) == set(before)
+    assert report.changes["new"] == [] and report.changes["gone"] == []
+    assert after[renamed]["label"] == "Water far from home"
+
+
+def test_new_contribution_gets_a_provisional_theme(evidence):
+    member = evidence.themes.members(list_themes(evidence)[0]["id"])[0]
+    text = evidence.store.records([member.testimony_id])[0].text
+    testimony = evidence.ingest(TestimonyDraft(text=text + " It is the same for my neighbours.", consent_level="quote"))
+    assignment = evidence.themes.assignments([testimony.id])[testimony.id]
+    assert assignment.provisional
+    assert assignment.theme_id == member.theme_id
+    assert assignment.primary_driver
+
+
+def test_pins_and_hidden_quotes_survive_reanalysis(evidence):
+    theme_id = list_themes(evidence)[0]["id"]
+    quotes = theme_quotes(evidence, theme_id, n=5)
+    curator = Curator(evidence)
+    curator.pin(theme_id, quotes[-1].id[:8])
+    curator.hide(quotes[0].id, "a staff member recognised the village")
+    Analysis(evidence, random_state=0).run()
+    again = theme_quotes(evidence, theme_id, n=5)
+    assert again[0].id == quotes[-1].id
+    assert quotes[0].id not in {q.id for q in again}
+    from analysis.search import Searcher
+
+    assert quotes[0].id not in {r.id for r in Searcher(evidence).search(quotes[0].text, k=20)}
+
+
+def test_merge_survives_reanalysis(evidence):
+    rows = list_themes(evidence)
+    target, other = rows[0]["id"], rows[1]["id"]
+    total = rows[0]["size"] + rows[1]["size"]
+    Curator(evidence).merge(target, other)
+    assert evidence.themes.theme(other).status == "merged"
+    assert evidence.themes.sizes()[target] == total
+    Analysis(evidence, random_state=0).run()
+    active = {t["id"]: t for t in list_themes(evidence)}
+    assert other not in active
+    assert active[target]["size"] >= total * 0.8
+
+
+def test_split_survives_reanalysis(evidence):
+    row = list_themes(evidence)[0]
+    result = Curator(evidence).split(row["id"])
+    child = result["new_theme"]
+    assert evidence.themes.sizes()[child] == result["moved"] > 0
+    Analysis(evidence, random_state=0).run()
+    active = {t["id"]: t for t in list_themes(evidence)}
+    assert child in active and row["id"] in active
+    assert active[child]["size"] > 0
+
+
+def test_erasure_removes_theme_memberships(evidence):
+    member = evidence.themes.members(list_themes(evidence)[0]["id"])[0]
+    contributor = evidence.store.records([member.testimony_id])[0].contributor_id
+    size_before = evidence.themes.sizes()[member.theme_id]
+    evidence.erase_contributor(contributor)
+    assert member.testimony_id not in evidence.themes.assignments()
+    assert evidence.themes.sizes()[member.theme_id] == size_before - 1
