@@ -31,7 +31,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from analysis.index import IndexUnavailable
     from pydantic import ValidationError
 
-    return USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError)
+    return USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError, OSError)
 
 
 class LnobGroup(click.Group):
@@ -53,6 +53,8 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         error = exc.errors()[0]
         return f"invalid setting LNOB_{str(error['loc'][0]).upper()}: {error['msg']}"
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:  # e.g. a data dir that cannot be created
+        return f"{exc.strerror}: {exc.filename}: check the path and its permissions (LNOB_DATA_DIR)"
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
 
 
@@ -353,10 +355,10 @@ def _pairs(counts: dict) -> str:
 @click.pass_context
 def search(ctx, query: str, mode: str, limit: int, as_json: bool, **filters):
     """Search quotes by words and meaning (hybrid), with filters."""
-    from analysis.search import SearchFilter, Searcher
-
     if not query.strip():
         fail("the query is empty: give a few words, e.g. lnob search \"no clinic nearby\"")
+    from analysis.search import SearchFilter, Searcher  # after the check: it loads the language tools
+
     evidence = open_evidence(settings_of(ctx))
     results = Searcher(evidence).search(query, limit, SearchFilter(**filters), mode=mode)
     if as_json:
@@ -379,8 +381,10 @@ def demo(ctx, demo_dir: Path, as_json: bool):
     """Load the synthetic demo corpus into its own data dir and show it working."""
     from cli.demo import run_demo
 
-    overrides = {**ctx.obj["overrides"], "data_dir": demo_dir, "database_url": None}
-    run_demo(get_settings(**overrides), as_json=as_json)
+    # Its own SQLite file and embedded index, whatever LNOB_DATABASE_URL / LNOB_CHROMA_URL (or .env) say,
+    # so the samples never mix with real contributions.
+    overrides = {k: v for k, v in ctx.obj["overrides"].items() if v is not None}
+    run_demo(Settings(**{**overrides, "data_dir": demo_dir, "database_url": None, "chroma_url": None}), as_json=as_json)
 
 
 # -- bot -------------------------------------------------------------------------------
@@ -397,9 +401,11 @@ def bot(ctx):
     run_bot(settings)
 
 
+from cli.staff import register as _register_staff  # noqa: E402
 from cli.themes import register as _register_themes  # noqa: E402
 
 _register_themes(cli, settings_of, open_evidence)
+_register_staff(cli, settings_of, open_evidence)
 
 
 def main() -> None:
