@@ -1,0 +1,185 @@
+"""ThemeModel: recovers planted themes, respects the unthemed cap, predicts, stays stable, survives tiny corpora.
+
+Synthetic tests use well-separated Gaussian blobs on the unit sphere. The
+``shared_data`` test checks the quality floors on the real disaster-response
+single-label subset (see bench/bench_themes.py) and is skipped when the
+shared data set is absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from analysis.themes import ThemeModel
+
+REPO = Path(__file__).resolve().parents[1]
+DIM = 64
+N_BLOBS = 5
+PER_BLOB = 60
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def make_blobs(n_blobs: int = N_BLOBS, per_blob: int = PER_BLOB, noise: float = 0.08, seed: int = 0):
+    """Points around ``n_blobs`` random unit centres (in DIM dimensions, nearly orthogonal), and their blob."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.normal(size=(n_blobs, DIM)))
+    truth = np.repeat(np.arange(n_blobs), per_blob)
+    points = unit(centres[truth] + rng.normal(scale=noise, size=(len(truth), DIM)))
+    return points, truth, centres
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return make_blobs()
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    points, _, _ = blobs
+    return ThemeModel(random_state=0).fit(points)
+
+
+def test_recovers_well_separated_blobs(blobs, fitted):
+    _, truth, _ = blobs
+    assert fitted.n_themes_ == N_BLOBS
+    assert adjusted_rand_score(truth, fitted.labels_) > 0.95
+    assert np.mean(fitted.labels_ != -1) >= 0.9
+
+
+def test_fitted_attributes_have_the_documented_shapes(blobs, fitted):
+    points, _, _ = blobs
+    assert fitted.labels_.shape == (len(points),)
+    assert fitted.labels_.min() >= -1 and fitted.labels_.max() == fitted.n_themes_ - 1
+    assert fitted.centroids_.shape == (fitted.n_themes_, DIM)
+    np.testing.assert_allclose(np.linalg.norm(fitted.centroids_, axis=1), 1.0, atol=1e-5)
+    assert fitted.similarity_.shape == (len(points),)
+    assert np.array_equal(np.isnan(fitted.similarity_), fitted.labels_ == -1)
+    themed = fitted.labels_ != -1
+    expected = np.einsum("ij,ij->i", points[themed], fitted.centroids_[fitted.labels_[themed]])
+    np.testing.assert_allclose(fitted.similarity_[themed], expected, atol=1e-5)
+
+
+def test_predict_places_near_points_and_rejects_far_ones(blobs, fitted):
+    _, _, centres = blobs
+    rng = np.random.default_rng(7)
+    near = unit(centres + rng.normal(scale=0.05, size=centres.shape))
+    predicted = fitted.predict(near)
+    assert (predicted != -1).all()
+    assert len(set(predicted.tolist())) == N_BLOBS  # each centre lands in its own theme
+    # a direction orthogonal to every centroid is far from all themes
+    far = rng.normal(size=(1, DIM))
+    basis, _ = np.linalg.qr(fitted.centroids_.T.astype(np.float64))
+    far = unit(far - (far @ basis) @ basis.T)
+    assert fitted.predict(far).tolist() == [-1]
+    assert fitted.predict(far, threshold=-1.0).tolist() != [-1]
+    assert fitted.predict(np.zeros((0, DIM), dtype=np.float32)).shape == (0,)
+
+
+def test_same_random_state_gives_the_same_themes(blobs, fitted):
+    points, _, _ = blobs
+    again = ThemeModel(random_state=0).fit(points)
+    assert np.array_equal(again.labels_, fitted.labels_)
+    np.testing.assert_allclose(again.centroids_, fitted.centroids_, atol=1e-6)
+
+
+def test_other_seeds_agree(blobs, fitted):
+    points, _, _ = blobs
+    other = ThemeModel(random_state=1).fit(points)
+    assert adjusted_rand_score(fitted.labels_, other.labels_) > 0.95
+
+
+def test_unthemed_share_is_capped_with_many_outliers():
+    points, _, _ = make_blobs(n_blobs=4, per_blob=50)
+    rng = np.random.default_rng(3)
+    scattered = unit(rng.normal(size=(80, DIM)))  # 29% of rows belong to no blob
+    data = np.vstack([points, scattered])
+    model = ThemeModel(random_state=0).fit(data)
+    assert model.n_themes_ >= 1
+    assert np.mean(model.labels_ == -1) <= 0.10 + 1e-9
+    strict = ThemeModel(random_state=0, max_unthemed=0.3, join_threshold=0.9).fit(data)
+    assert np.mean(strict.labels_ == -1) <= 0.3 + 1e-9
+    assert np.mean(strict.labels_ == -1) > 0.10  # far outliers stay unthemed when allowed
+
+
+def test_texts_are_optional_and_used_when_given(blobs):
+    points, truth, _ = blobs
+    words = ["water", "food", "shelter", "medicine", "school"]
+    texts = [f"we need {words[b]} here" for b in truth]
+    model = ThemeModel(random_state=0).fit(points, texts)
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+    with pytest.raises(ValueError):
+        ThemeModel().fit(points, texts[:-1])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 10, 30])
+def test_tiny_corpora_do_not_crash(n):
+    points, _, _ = make_blobs(n_blobs=3, per_blob=max(1, -(-n // 3)))
+    points = points[:n]
+    model = ThemeModel(random_state=0).fit(points, [f"text {i}" for i in range(n)])
+    assert model.labels_.shape == (n,)
+    assert model.centroids_.shape == (model.n_themes_, DIM)
+    assert model.predict(points).shape == (n,)
+    if n < 10:
+        assert model.n_themes_ <= 1
+    if model.n_themes_:
+        assert np.mean(model.labels_ == -1) <= 0.10 + 1e-9
+    if n >= 30:
+        assert model.n_themes_ >= 1
+
+
+def test_predict_before_fit_is_an_error():
+    with pytest.raises(RuntimeError):
+        ThemeModel().predict(np.ones((1, DIM), dtype=np.float32))
+
+
+# ---------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def disaster_csv() -> Path:
+    """The shared disaster-response validation split, or a skip when this checkout has no shared data."""
+    path = REPO.parent / "shared" / "data" / "disaster-response" / "validation.csv"
+    if not path.exists():
+        pytest.skip(f"shared data set not found at {path}: the real-data quality floors are not checked")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bench_module():
+    """bench/bench_themes.py, which owns the definition of the single-label subset."""
+    spec = importlib.util.spec_from_file_location("bench_themes", REPO / "bench" / "bench_themes.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def single_label_subset(disaster_csv, bench_module, tmp_path_factory):
+    """Texts, reference labels and embeddings of the single-label subset (embedded once, cached in a tmp folder)."""
+    data = bench_module.load_labelled_set(disaster_csv, view="single")
+    embeddings = bench_module.cached_embeddings(data.texts, tmp_path_factory.getbasetemp().parent / "lnob-embeddings")
+    return data.texts, data.labels, embeddings
+
+
+@pytest.mark.shared_data
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quality_floors_on_the_disaster_response_subset(single_label_subset, seed):
+    texts, reference, embeddings = single_label_subset
+    labels = ThemeModel(random_state=seed).fit(embeddings, texts).labels_  # -1 counts as its own label
+    nmi = normalized_mutual_info_score(reference, labels)
+    ari = adjusted_rand_score(reference, labels)
+    coverage = float(np.mean(labels != -1))
+    assert nmi >= 0.55, f"NMI {nmi:.3f} below 0.55 for seed {seed}"
+    assert ari >= 0.40, f"ARI {ari:.3f} below 0.40 for seed {seed}"
+    assert coverage >= 0.90, f"coverage {coverage:.3f} below 0.90 for seed {seed}"
