@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from corpus.db import make_engine
 from corpus.models import IndexStatus, Testimony
 from corpus.settings import Settings
-from corpus.store import CorpusStore, TestimonyDraft, TestimonyRecord
+from corpus.store import CorpusStore, TestimonyDraft, TestimonyFilter, TestimonyRecord
 
 from analysis.embeddings import Embedder
 from analysis.index import VectorIndex
@@ -43,6 +44,11 @@ def nearest_centroid(vectors: np.ndarray, centroids: np.ndarray, threshold: floa
     best = similarities.argmax(axis=1)
     best_similarity = similarities[np.arange(len(best)), best]
     return np.where(best_similarity >= threshold, best, -1), best_similarity
+
+
+def _day(key: int) -> datetime:
+    """Midnight UTC of a ``date`` index key (YYYYMMDD)."""
+    return datetime.strptime(str(key), "%Y%m%d").replace(tzinfo=timezone.utc)
 
 
 class EvidenceBase:
@@ -73,8 +79,25 @@ class EvidenceBase:
 
     @cached_property
     def index(self) -> VectorIndex:
-        """The vector index (opened on first use)."""
-        return self._index or VectorIndex(self.settings)
+        """The vector index (opened on first use); rare filters get their candidate ids from the database."""
+        return self._index or VectorIndex(self.settings, candidates=self.ids_matching)
+
+    def ids_matching(self, where: dict) -> list[str] | None:
+        """Ids of the stored testimonies satisfying an index filter (see ``analysis.index``), or None for a
+        key the database cannot answer."""
+        wanted = TestimonyFilter()  # ids the index lacks are skipped by the index itself
+        for key, value in where.items():
+            if key in ("country", "organisation", "kind", "language"):
+                setattr(wanted, key, value)
+            elif key == "consent":
+                wanted.consent_level = value
+            elif key == "date_from":
+                wanted.since = _day(value)
+            elif key == "date_to":
+                wanted.until = _day(value) + timedelta(days=1)
+            else:
+                return None
+        return self.store.matching_ids(wanted)
 
     @cached_property
     def themes(self):
@@ -160,6 +183,7 @@ class EvidenceBase:
         """Rebuild the index from the database: drop it, then embed (cached) and add every testimony."""
         self.index.reset()
         self.store.mark_all_pending()
+        self.store.optimize()
         return self.index_pending(progress=progress)
 
     # -- health ---------------------------------------------------------------------
@@ -191,13 +215,48 @@ class EvidenceBase:
         """Erase contributions everywhere: vector index first, then the database (which cascades)."""
         every = self.store.with_linked(ids)
         self.index.delete(every)
-        return self.store.erase_testimonies(every)
+        removed = self.store.erase_testimonies(every)
+        self._erase_exports(every)
+        return removed
 
     def erase_contributor(self, contributor_id: int) -> list[str]:
         """Erase a contributor and everything they shared, from the index and the database."""
         ids = [r.id for r in self.store.contributor_records(contributor_id)]
-        self.index.delete(ids)
-        return self.store.erase_contributor(contributor_id)
+        every = self.store.with_linked(ids)
+        self.index.delete(every)
+        removed = self.store.erase_contributor(contributor_id)
+        self._erase_exports(every)
+        return removed
+
+    def _erase_exports(self, ids: Sequence[str]) -> None:
+        """Remove (and regenerate without them) the export files that quoted these testimonies."""
+        if ids:
+            from analysis.reports import erase_exports_for
+
+            erase_exports_for(self, ids)
+
+    # -- consent --------------------------------------------------------------------
+
+    def give_consent(self, contributor_id: int, level: str, text_version: str):
+        """Record a consent (level ``quote`` or ``aggregate``) and carry the level into the index metadata.
+
+        Search asks the index for ``consent = quote``; stale metadata would
+        waste result slots on testimonies that may no longer be quoted. If the
+        index cannot be updated the testimonies go back to ``pending``, so the
+        next ``index_pending`` rewrites their metadata.
+        """
+        consent = self.store.give_consent(contributor_id, level, text_version)
+        indexed = [r for r in self.store.contributor_records(contributor_id) if r.index_status == IndexStatus.indexed]
+        if indexed:
+            try:
+                self.index.update_metadata(indexed)
+            except Exception as exc:  # the database holds the truth; the index catches up later
+                log.warning("consent metadata not updated in the index (%s); marked pending", exc.__class__.__name__)
+                self.store.mark_index_status([r.id for r in indexed], IndexStatus.pending)
+        if consent.level != "quote":
+            # files already written may quote this person: rebuild them under the new consent
+            self._erase_exports([r.id for r in self.store.contributor_records(contributor_id)])
+        return consent
 
     # -- semantic search ------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def select_quotes(
     candidates = [i for i in eligible if i not in chosen]
     counts: Counter = Counter(balance_key(records[i], balance_by) for i in chosen) if balance_by else Counter()
     while candidates and len(chosen) < n:
-        pool = _least_represented(candidates, records, balance_by, counts) if balance_by else candidates
+        pool = _least_represented(candidates, records, balance_by, counts) if balance_by else list(candidates)
         pool_array = np.asarray(pool)
         if chosen:
             redundancy = (vectors[pool_array] @ vectors[np.asarray(chosen)].T).max(axis=1)

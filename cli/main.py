@@ -27,11 +27,12 @@ USER_ERRORS: tuple[type[BaseException], ...] = (CorpusError,)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from alembic.util.exc import CommandError  # a revision that does not exist, or a schema ahead of the code
     from analysis.embeddings import EmbeddingModelError
     from analysis.index import IndexUnavailable
     from pydantic import ValidationError
 
-    return USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError, OSError)
+    return USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError, OSError, CommandError)
 
 
 class LnobGroup(click.Group):
@@ -401,11 +402,13 @@ def bot(ctx):
     run_bot(settings)
 
 
+from cli.reports import register as _register_reports  # noqa: E402
 from cli.staff import register as _register_staff  # noqa: E402
 from cli.themes import register as _register_themes  # noqa: E402
 
 _register_themes(cli, settings_of, open_evidence)
 _register_staff(cli, settings_of, open_evidence)
+_register_reports(cli, settings_of, open_evidence)
 
 
 def main() -> None:

@@ -1,0 +1,117 @@
+"""Charts: valid PNGs, deterministic, readable labels, and small cells never shown as exact numbers."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from analysis import charts
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+THEMES = [
+    {"id": 1, "label": "Long walks to the clinic and no ambulance in the hills", "size": 40, "contributors": 38,
+     "primary_driver": "geography"},
+    {"id": 2, "label": "Bribes for birth certificates", "size": 22, "contributors": 22, "primary_driver": "governance"},
+    {"id": 3, "label": "Floods", "size": 9, "contributors": 3, "primary_driver": "shocks"},  # a small cell
+    {"id": 4, "label": "Unmapped", "size": 6, "contributors": 6, "primary_driver": None},
+]
+
+
+def image(png: bytes) -> np.ndarray:
+    assert png.startswith(PNG_SIGNATURE)
+    return imread(io.BytesIO(png), format="png")
+
+
+def texts_of(monkeypatch, draw) -> list[str]:
+    """Every text a chart function writes onto its axes (annotations, ticks, legend, title)."""
+    seen: list[str] = []
+    original = charts._png
+
+    def capture(figure):
+        for axes in figure.axes:
+            seen.extend(t.get_text() for t in axes.texts)
+            seen.extend(t.get_text() for t in axes.get_xticklabels() + axes.get_yticklabels())
+            legend = axes.get_legend()
+            if legend is not None:
+                seen.extend(t.get_text() for t in legend.get_texts())
+            seen.append(axes.get_title(loc="left"))
+        return original(figure)
+
+    monkeypatch.setattr(charts, "_png", capture)
+    draw()
+    return seen
+
+
+def test_themes_by_size_is_a_png_of_sensible_size():
+    pixels = image(charts.themes_by_size(THEMES))
+    height, width = pixels.shape[:2]
+    assert 600 <= width <= 1400 and 200 <= height <= 1400
+
+
+def test_same_data_same_bytes():
+    assert charts.themes_by_size(THEMES) == charts.themes_by_size(THEMES)
+    counts = {"NP": {"geography": 12, "shocks": 7}, "KE": {"governance": 9}}
+    assert charts.drivers_by_country(counts) == charts.drivers_by_country(counts)
+
+
+def test_themes_legend_names_drivers_and_small_cell_is_not_exact(monkeypatch):
+    seen = texts_of(monkeypatch, lambda: charts.themes_by_size(THEMES))
+    assert "40" in seen and "22" in seen
+    assert "<5" in seen and "9" not in seen and "3" not in seen  # theme 3 rests on 3 people
+    assert {"Geography", "Governance", "No driver"} <= set(seen)
+    assert any(s.startswith("fewer than 5 people") for s in seen)
+
+
+def test_long_labels_are_shortened(monkeypatch):
+    rows = [{"id": 7, "label": "word " * 40, "size": 30, "contributors": 30, "primary_driver": "discrimination"}]
+    seen = texts_of(monkeypatch, lambda: charts.themes_by_size(rows))
+    label = next(s for s in seen if s.startswith("#7"))
+    assert len(label) <= charts.LABEL_CHARS and label.endswith("…")
+
+
+def test_drivers_by_country_hides_small_cells(monkeypatch):
+    counts = {"NP": {"geography": 12, "shocks": 3}, "KE": {"discrimination": 20, "governance": 7}}
+    png = charts.drivers_by_country(counts)
+    assert image(png).shape[0] > 100
+    seen = texts_of(monkeypatch, lambda: charts.drivers_by_country(counts))
+    assert {"12", "20", "7", "<5"} <= set(seen)
+    assert "3" not in seen
+    assert {"NP", "KE", "Geography", "Shocks and fragility"} <= set(seen)
+
+
+def test_drivers_by_country_small_cells_by_contributors(monkeypatch):
+    counts = {"NP": {"geography": 12}}
+    seen = texts_of(monkeypatch, lambda: charts.drivers_by_country(counts, contributors={"NP": {"geography": 2}}))
+    assert "<5" in seen and "12" not in seen
+
+
+def test_theme_by_month_fills_gaps_and_hides_small_months(monkeypatch):
+    by_month = {"2026-01": 3, "2026-04": 12, "2026-05": 7}
+    image(charts.theme_by_month(by_month))
+    seen = texts_of(monkeypatch, lambda: charts.theme_by_month(by_month))
+    assert {"2026-01", "2026-02", "2026-03", "2026-04", "2026-05"} <= set(seen)
+    assert "<5" in seen and "12" in seen and "7" in seen and "3" not in seen
+
+
+def test_configurable_threshold(monkeypatch):
+    seen = texts_of(monkeypatch, lambda: charts.theme_by_month({"2026-01": 7}, small_cell=10))
+    assert "<10" in seen and "7" not in seen
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: charts.themes_by_size([]),
+    lambda: charts.drivers_by_country({}),
+    lambda: charts.theme_by_month({}),
+])
+def test_empty_data_still_draws(draw):
+    image(draw())
+
+
+def test_driver_names_fall_back_to_the_key():
+    assert charts.driver_name("socio_economic") == "Socio-economic status"
+    assert charts.driver_name("not_a_driver") == "Not a driver"
+    assert charts.driver_colour("geography") != charts.driver_colour("governance")
