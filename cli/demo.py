@@ -45,8 +45,10 @@ DEMO_QUERIES = ("the clinic is too far away", "bribe for a birth certificate", "
 
 def run_demo(settings: Settings, *, as_json: bool = False) -> dict:
     """Migrate, import, embed and index the demo corpus, then print what a newcomer needs."""
+    from analysis.analyse import Analysis
     from analysis.evidence import EvidenceBase
-    from analysis.search import semantic_search
+    from analysis.explore import list_themes, theme_quotes
+    from analysis.search import Searcher
 
     from cli.main import run_import
 
@@ -57,12 +59,23 @@ def run_demo(settings: Settings, *, as_json: bool = False) -> dict:
         evidence.store.add_organisation(code, name)
     report = run_import(evidence, DEMO_FILE, DEMO_SPEC, show_progress=not as_json)
     stats = evidence.store.stats()
-    searches = {q: [r.to_dict() for r in semantic_search(evidence, q, 2)] for q in DEMO_QUERIES}
+    analysis = None
+    if report["added"] or not evidence.themes.themes():
+        if not as_json:
+            click.echo("analysing: clustering into themes and mapping them onto the drivers…", err=True)
+        analysis = Analysis(evidence, random_state=0).run().to_dict()
+    themes = [
+        row | {"quotes": [q.to_dict() for q in theme_quotes(evidence, row["id"], n=2)]} for row in list_themes(evidence)
+    ]
+    searcher = Searcher(evidence)
+    searches = {q: [r.to_dict() for r in searcher.search(q, 2)] for q in DEMO_QUERIES}
     payload = {
         "data_dir": str(settings.resolved_data_dir),
         "import": {k: v for k, v in report.items() if k != "bad_rows"} | {"refused": len(report["bad_rows"])},
         "stats": stats,
         "doctor": evidence.doctor(),
+        "analysis": analysis,
+        "themes": themes,
         "searches": searches,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -88,13 +101,24 @@ def _print_demo(payload: dict, settings: Settings) -> None:
     click.echo(f"languages     {', '.join(f'{k} {v}' for k, v in sorted(stats['by_language'].items()))}")
     doctor = payload["doctor"]
     click.echo(f"index         {doctor['indexed_vectors']} vectors, {doctor['pending']} pending, ok={doctor['ok']}")
+    click.secho(f"\n{len(payload['themes'])} themes (driver, size, keywords, two quotes each):", bold=True)
+    for theme in payload["themes"]:
+        drivers = theme["primary_driver"] + (f" + {', '.join(theme['intersecting_drivers'])}" if theme["intersecting_drivers"] else "")
+        click.echo(f"\n[{theme['id']}] {theme['label']}  ({drivers}; {theme['size']} contributions)")
+        click.echo(f"    keywords: {', '.join(theme['keywords'])}")
+        for quote in theme["quotes"]:
+            click.echo(f"    “{quote['text']}” ({quote['country']}, {quote['kind']}, {quote['id'][:8]})")
     for query, results in payload["searches"].items():
         click.echo(f'\nsearch "{query}":')
         for r in results:
-            click.echo(f"  {r['score']:.2f}  [{r['country']}, {r['kind']}]  {r['text']}")
+            click.echo(f"  [{r['country']}, {r['kind']}]  {r['text']}")
     data_dir = payload["data_dir"]
     click.echo("\nExplore further (the demo has its own data dir; real data never mixes with it):")
+    click.echo(f"  lnob --data-dir {data_dir} themes")
+    click.echo(f"  lnob --data-dir {data_dir} theme 1")
+    click.echo(f"  lnob --data-dir {data_dir} quotes 1 --n 5 --balance country")
     click.echo(f'  lnob --data-dir {data_dir} search "no school for refugee children" --country KE')
+    click.echo(f"  lnob --data-dir {data_dir} report --country KE --format md")
     click.echo(f"  lnob --data-dir {data_dir} stats --json")
     click.echo(f"  lnob --data-dir {data_dir} doctor")
     click.echo(f"\ndone in {payload['seconds']} s")
