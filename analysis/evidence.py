@@ -9,6 +9,7 @@ fail without losing it (it stays ``pending`` and the next ``index_pending``,
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -66,6 +67,9 @@ class EvidenceBase:
         self.store = store or CorpusStore(settings, make_engine(settings.resolved_database_url))
         self._embedder = embedder
         self._index = index
+        # held while vectors are written and while anything is erased, so an erasure
+        # that runs during a batch's embedding cannot be undone by that batch
+        self._write_lock = threading.RLock()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -147,7 +151,12 @@ class EvidenceBase:
         ids = [r.id for r in records]
         try:
             vectors = self.embedder.encode([r.text for r in records])
-            self.index.upsert(records, vectors)
+            with self._write_lock:
+                # an erasure may have run while we embedded: never put its vectors back
+                alive = set(self.store.existing_ids(ids))
+                keep = [i for i, r in enumerate(records) if r.id in alive]
+                records, vectors, ids = [records[i] for i in keep], vectors[keep], [ids[i] for i in keep]
+                self.index.upsert(records, vectors)
         except Exception as exc:  # any failure leaves the rows pending, stored and safe
             log.warning("indexing %d testimonies failed (%s); they stay pending", len(ids), exc.__class__.__name__)
             self.store.mark_index_status(ids, IndexStatus.failed)
@@ -213,18 +222,20 @@ class EvidenceBase:
 
     def erase_testimonies(self, ids: Sequence[str]) -> list[str]:
         """Erase contributions everywhere: vector index first, then the database (which cascades)."""
-        every = self.store.with_linked(ids)
-        self.index.delete(every)
-        removed = self.store.erase_testimonies(every)
+        with self._write_lock:
+            every = self.store.with_linked(ids)
+            self.index.delete(every)
+            removed = self.store.erase_testimonies(every)
         self._erase_exports(every)
         return removed
 
     def erase_contributor(self, contributor_id: int) -> list[str]:
         """Erase a contributor and everything they shared, from the index and the database."""
-        ids = [r.id for r in self.store.contributor_records(contributor_id)]
-        every = self.store.with_linked(ids)
-        self.index.delete(every)
-        removed = self.store.erase_contributor(contributor_id)
+        with self._write_lock:
+            ids = [r.id for r in self.store.contributor_records(contributor_id)]
+            every = self.store.with_linked(ids)
+            self.index.delete(every)
+            removed = self.store.erase_contributor(contributor_id)
         self._erase_exports(every)
         return removed
 

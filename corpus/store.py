@@ -8,7 +8,7 @@ committed in its own transaction before anyone acknowledges it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -439,6 +439,38 @@ class CorpusStore:
             statement = statement.where(condition)
         with self.session() as session:
             return int(session.exec(statement).one())
+
+    def matching_ids(self, where: TestimonyFilter) -> list[str]:
+        """Ids of the testimonies matching ``where``, the country read as records show it (the testimony's,
+        else the contributor's); the vector index's exact path for rare filters uses it."""
+        statement = (
+            select(Testimony.id)
+            .join(Contributor, Contributor.id == Testimony.contributor_id, isouter=True)
+            .join(Organisation, Organisation.id == Testimony.organisation_id, isouter=True)
+        )
+        for condition in self._conditions(replace(where, country=None)):
+            statement = statement.where(condition)
+        if where.country:
+            statement = statement.where(func.coalesce(Testimony.country, Contributor.country) == where.country.upper())
+        with self.session() as session:
+            return list(session.exec(statement))
+
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics after a large write (SQLite gathers none by itself, and
+        without them picks the index on ``kind`` over a date range)."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+                connection.exec_driver_sql("ANALYZE")
+
+    def existing_ids(self, ids: Sequence[str]) -> list[str]:
+        """Which of ``ids`` are still stored."""
+        ids = list(ids)
+        found: list[str] = []
+        with self.session() as session:
+            for start in range(0, len(ids), 500):
+                found += session.exec(select(Testimony.id).where(Testimony.id.in_(ids[start : start + 500])))
+        return found
 
     def all_ids(self) -> set[str]:
         """Every stored testimony id (to compare with the vector index)."""

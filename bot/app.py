@@ -1,0 +1,246 @@
+"""Building and running the bot: one ``Application``, long polling, the handlers in their groups.
+
+    from corpus.settings import Settings
+    from bot import run_bot
+    run_bot(Settings())          # TELEGRAM_BOT_TOKEN from the environment; blocks until Ctrl-C
+
+``build_application`` is what ``run_bot`` runs and what the tests drive over
+HTTP against a fake Bot API server; ``serving`` runs it inside an event loop
+that is already running, with the same start and stop sequence as
+``Application.run_polling``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from analysis.evidence import EvidenceBase
+from corpus.settings import Settings
+
+from bot import commands, guards
+from bot.config import BotSettings
+from bot.contributor import PRE_CONSENT_STATES, contributor_conversation
+from bot.persistence import DatabasePersistence
+from bot.services import SERVICES, Services
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.CHANNEL_POST, Update.MY_CHAT_MEMBER]
+HTTP_CONNECTIONS = 32  # httpx scans its whole pool on every request: more connections cost CPU, not speed
+COMMANDS = ("share", "propose", "mydata", "delete", "profile", "language", "privacy", "help", "cancel", "start")
+MEDIA = (
+    filters.PHOTO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.Sticker.ALL
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+    | filters.STORY
+)
+
+
+class OnePersonAtATime(BaseUpdateProcessor):
+    """Processes different people's updates concurrently and each person's in the order they came."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _sender(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _sender(update: object) -> int | None:
+    if isinstance(update, Update):
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+    return None
+
+
+def build_application(
+    settings: Settings, bot_settings: BotSettings | None = None, *, evidence: EvidenceBase | None = None
+) -> Application:
+    """The bot's Application: handlers, database persistence, rate limiter, per-person ordering.
+
+    ``evidence`` defaults to an ``EvidenceBase`` on ``settings``; pass one to
+    share an already loaded embedding model (tests, benchmarks).
+    """
+    bot_settings = bot_settings or BotSettings()
+    token = bot_settings.require_token()
+    evidence = evidence or EvidenceBase(settings)
+    _quiet_library_loggers()
+    services = Services(settings=settings, bot_settings=bot_settings, evidence=evidence)
+    persistence = DatabasePersistence(
+        evidence.store.engine,
+        settings.resolved_pseudonym_key,
+        transient_states=PRE_CONSENT_STATES,
+        writer=services.write,
+    )
+    rate_limiter = AIORateLimiter(
+        overall_max_rate=bot_settings.rate_limit_per_second,
+        overall_time_period=1,
+        group_max_rate=bot_settings.rate_limit_group_per_minute,
+        group_time_period=60,
+        max_retries=2,
+    )
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(bot_settings.telegram_api_url)
+        .base_file_url(bot_settings.resolved_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(rate_limiter)
+        .persistence(persistence)
+        .concurrent_updates(OnePersonAtATime(bot_settings.max_concurrent_updates))
+        .connection_pool_size(HTTP_CONNECTIONS)
+        .pool_timeout(10)
+        .post_init(_on_start)
+        .post_stop(_on_stop)
+        .build()
+    )
+    application.bot_data[SERVICES] = services
+    _add_handlers(application)
+    return application
+
+
+def _add_handlers(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, guards.keep_to_private_chats), group=-2)
+    application.add_handler(TypeHandler(Update, guards.limit_floods), group=-1)
+    application.add_handlers(
+        [
+            contributor_conversation(),
+            CommandHandler("help", commands.show_help),
+            CommandHandler("language", commands.choose_language),
+            CommandHandler("privacy", commands.show_privacy),
+            CommandHandler("mydata", commands.show_my_data),
+            CallbackQueryHandler(commands.language_chosen, pattern=r"^lang:"),
+            MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, commands.message_edited),
+            MessageHandler(filters.UpdateType.MESSAGE & (filters.VOICE | filters.AUDIO), commands.voice_received),
+            MessageHandler(filters.UpdateType.MESSAGE & MEDIA, commands.media_received),
+            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, commands.unknown_command),
+            CallbackQueryHandler(commands.stale_button),
+        ],
+        group=0,
+    )
+    application.add_handler(TypeHandler(Update, guards.save_conversation_state), group=1)
+    application.add_error_handler(guards.report_error)
+
+
+async def _on_start(application: Application) -> None:
+    """Publish the command menu in every language; start indexing (the backlog first)."""
+    svc: Services = application.bot_data[SERVICES]
+    for language in (None, *svc.texts.languages):
+        lang = language or "en"
+        menu = [BotCommand(name, svc.texts(lang, f"cmd_{name}")) for name in COMMANDS]
+        await application.bot.set_my_commands(menu, language_code=language)
+    svc.indexer.start()
+    log.info("bot started; contributions are indexed in the background")
+
+
+async def _on_stop(application: Application) -> None:
+    services: Services = application.bot_data[SERVICES]
+    await services.indexer.stop()
+    services.write.close()
+
+
+def _quiet_library_loggers() -> None:
+    """python-telegram-bot's and httpx's debug and info logs contain texts, chat ids and the token."""
+    for name in ("telegram", "httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+@asynccontextmanager
+async def serving(
+    application: Application, *, poll_interval: float | None = None, timeout: int | None = None
+) -> AsyncIterator[Application]:
+    """Run ``application`` with long polling in the current event loop, as ``run_polling`` does, until exit."""
+    bot_settings: BotSettings = application.bot_data[SERVICES].bot_settings
+    await application.initialize()
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        await application.updater.start_polling(
+            poll_interval=bot_settings.poll_interval if poll_interval is None else poll_interval,
+            timeout=bot_settings.poll_timeout if timeout is None else timeout,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        await application.start()
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+                if application.post_stop:
+                    await application.post_stop(application)
+    finally:
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+
+def run_bot(settings: Settings, bot_settings: BotSettings | None = None) -> None:
+    """Run the bot with long polling until interrupted (``lnob bot``).
+
+    Raises ``BotConfigError`` without a token and ``corpus.errors.DatabaseUnavailable``
+    when the database is unreachable or not migrated.
+    """
+    bot_settings = bot_settings or BotSettings()
+    bot_settings.require_token()
+    evidence = EvidenceBase(settings)
+    evidence.store.check()
+    application = build_application(settings, bot_settings, evidence=evidence)
+    application.run_polling(
+        poll_interval=bot_settings.poll_interval,
+        timeout=bot_settings.poll_timeout,
+        allowed_updates=ALLOWED_UPDATES,
+    )

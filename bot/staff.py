@@ -1,0 +1,247 @@
+"""Staff in chat: who may do what, checked on every update, and the wiring of the staff commands.
+
+Staff of the partner organisations use the same bot as contributors. A staff
+command or button is matched only when its sender is active staff (looked up
+by pseudonym in ``corpus.staff`` on every update, so a revocation takes
+effect at once, from the bot or the CLI); for anyone else the handler does
+not match and the update goes on to the contributor handlers, which answer
+exactly as they answer any unknown command. Roles nest: ``writer`` (read and
+export) < ``analyst`` (also curate and re-analyse) < ``admin`` (also manage
+staff and read the audit log).
+
+The commands themselves live in ``bot.staff_admin``, ``bot.staff_explore``,
+``bot.staff_search``, ``bot.staff_curate`` and ``bot.staff_files``; every
+one of them writes an audit entry through :func:`audit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+
+from analysis.curation import Curator
+from analysis.search import Searcher
+from corpus.staff import StaffMember, StaffStore, role_allows
+
+from bot.messages import language_of, say
+from bot.services import Services, services
+
+log = logging.getLogger(__name__)
+
+STAFF_SERVICES = "staff"
+BUTTON_PREFIX = "s:"
+SEARCH_RECHECK_SECONDS = 60.0  # how often the corpus size is compared with the search catalogue's
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+
+
+@dataclass
+class StaffServices:
+    """What the staff handlers share: the staff store, one ``Searcher``, the curator, the running analysis."""
+
+    services: Services
+    store: StaffStore
+    curator: Curator
+    searcher: Searcher | None = None
+    searcher_size: int = -1
+    searcher_checked: float = 0.0
+    analysis: asyncio.Task | None = None
+    menus: dict[str, tuple[int, str]] = field(default_factory=dict)  # pseudonym -> (chat id, role), this run only
+    last_search: dict[str, tuple[str, Any]] = field(default_factory=dict)  # pseudonym -> (query, filter)
+    _searcher_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _rebuilding: asyncio.Task | None = None
+
+    @property
+    def reclustering(self) -> bool:
+        return self.analysis is not None and not self.analysis.done()
+
+    async def current_searcher(self) -> Searcher:
+        """The search index (built on first use); rebuilt in the background when the corpus size changed."""
+        async with self._searcher_lock:
+            if self.searcher is None:
+                await self._rebuild()
+            elif time.monotonic() - self.searcher_checked > SEARCH_RECHECK_SECONDS:
+                self.searcher_checked = time.monotonic()
+                size = await asyncio.to_thread(self.services.store.count_testimonies)
+                if size != self.searcher_size:
+                    self.refresh_searcher()
+        return self.searcher
+
+    def refresh_searcher(self) -> None:
+        """Rebuild the search catalogue and BM25 index in the background, then swap it in whole
+        (searches meanwhile use the previous one, never a half-built one)."""
+        if self._rebuilding is None or self._rebuilding.done():
+            self._rebuilding = asyncio.get_running_loop().create_task(self._rebuild())
+
+    async def _rebuild(self) -> None:
+        evidence = self.services.evidence
+
+        def build() -> tuple[Searcher, int]:
+            size = evidence.store.count_testimonies()
+            searcher = Searcher(evidence)
+            searcher.refresh()
+            return searcher, size
+
+        self.searcher, self.searcher_size = await asyncio.to_thread(build)
+        self.searcher_checked = time.monotonic()
+
+    def forget_quote(self, testimony_id: str) -> None:
+        """A hidden quote leaves search at once (the rebuild that follows makes it permanent)."""
+        if self.searcher is not None and self.searcher._catalogue is not None:
+            catalogue = self.searcher._catalogue
+            position = catalogue.position.get(testimony_id)
+            if position is not None:
+                catalogue.quotable[position] = False
+        self.refresh_searcher()
+
+
+def staff_services(context: ContextTypes.DEFAULT_TYPE) -> StaffServices:
+    """The staff services of the Application that runs this handler."""
+    return context.application.bot_data[STAFF_SERVICES]
+
+
+def member(context: ContextTypes.DEFAULT_TYPE) -> StaffMember:
+    """The staff member behind this update (set when the handler matched)."""
+    return context.staff  # type: ignore[attr-defined]
+
+
+def _lookup(update: object, staff: StaffServices, application: Application) -> StaffMember | None:
+    """The active staff member who sent ``update``, or None (a quick indexed read, on every staff update)."""
+    if not isinstance(update, Update) or update.effective_user is None:
+        return None
+    found = staff.store.find(update.effective_user.id)
+    if found is None and staff.menus:
+        _drop_menu_of(staff, application, staff.store.pseudonym_for(update.effective_user.id))
+    return found
+
+
+class _StaffOnly:
+    """Mixin: the handler matches only when the sender is active staff, who is then ``context.staff``."""
+
+    staff: StaffServices
+    application: Application
+
+    def check_update(self, update: object):
+        matched = super().check_update(update)  # type: ignore[misc]
+        if matched is None or matched is False:
+            return matched
+        found = _lookup(update, self.staff, self.application)
+        return None if found is None else (matched, found)
+
+    def collect_additional_context(self, context, update, application, check_result) -> None:
+        matched, found = check_result
+        super().collect_additional_context(context, update, application, matched)  # type: ignore[misc]
+        context.staff = found
+
+
+class StaffCommand(_StaffOnly, CommandHandler):
+    """A command that exists only for active staff; ``role`` is the least role that may use it."""
+
+    def __init__(self, command: str, callback: Callback, role: str, staff: StaffServices, application: Application) -> None:
+        super().__init__(command, _guarded(callback, role), filters=filters.UpdateType.MESSAGE)
+        self.staff, self.application = staff, application
+
+
+class StaffButton(_StaffOnly, CallbackQueryHandler):
+    """A staff inline button (data ``s:...``); for anyone else it is a stale button like any other."""
+
+    def __init__(self, pattern: str, callback: Callback, role: str, staff: StaffServices, application: Application) -> None:
+        super().__init__(_guarded(callback, role, button=True), pattern=f"^{BUTTON_PREFIX}{pattern}")
+        self.staff, self.application = staff, application
+
+
+def _guarded(callback: Callback, role: str, button: bool = False) -> Callback:
+    """``callback`` for staff of at least ``role``; others are told which role it needs."""
+
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        found = member(context)
+        await ensure_menu(update, context, found)
+        if not role_allows(found.role, role):
+            if button:
+                await update.callback_query.answer()
+            await say(update, context, "staff_role_needed", role=role)
+            return
+        await callback(update, context)
+
+    guarded.__name__ = getattr(callback, "__name__", "staff_handler")
+    guarded.__doc__ = callback.__doc__
+    return guarded
+
+
+async def audit(context: ContextTypes.DEFAULT_TYPE, action: str, params: dict | None = None, size: int | None = None) -> None:
+    """Record one staff action (pseudonym, action, parameters, result size) on the database writer thread."""
+    staff = staff_services(context)
+    await services(context).write(staff.store.audit, member(context).pseudonym, action, params or {}, size)
+
+
+# -- the staff command menu -------------------------------------------------------------
+
+def menu_commands(role: str) -> list[str]:
+    """The commands shown in a staff chat's menu for ``role``, in menu order."""
+    from bot.staff_commands import COMMANDS
+
+    return [name for name, (_, needed, in_menu) in COMMANDS.items() if in_menu and role_allows(role, needed)]
+
+
+async def ensure_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, found: StaffMember) -> None:
+    """Set this staff chat's command menu once per run (and again when the role changed)."""
+    staff = staff_services(context)
+    chat_id = update.effective_chat.id
+    if staff.menus.get(found.pseudonym) == (chat_id, found.role):
+        return
+    texts, lang = services(context).texts, language_of(update, context)
+    commands = [BotCommand(name, texts(lang, f"cmd_{name}")) for name in menu_commands(found.role)]
+    commands.append(BotCommand("help", texts(lang, "cmd_help")))
+    try:
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+    except Exception as exc:  # the menu is a convenience; the commands work without it
+        log.warning("could not set a staff menu (%s)", type(exc).__name__)
+        return
+    staff.menus[found.pseudonym] = (chat_id, found.role)
+
+
+def _drop_menu_of(staff: StaffServices, application: Application, pseudonym: str) -> None:
+    """Someone who had the staff menu in this run is staff no more: take the menu away."""
+    entry = staff.menus.pop(pseudonym, None)
+    if entry is not None:
+        application.create_task(_delete_menu(application, entry[0]))
+
+
+async def _delete_menu(application: Application, chat_id: int) -> None:
+    try:
+        await application.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+    except Exception as exc:
+        log.warning("could not remove a staff menu (%s)", type(exc).__name__)
+
+
+async def drop_menu(context: ContextTypes.DEFAULT_TYPE, pseudonym: str) -> None:
+    """After a revocation in chat: the revoked person's menu goes now if this run set it."""
+    entry = staff_services(context).menus.pop(pseudonym, None)
+    if entry is not None:
+        await _delete_menu(context.application, entry[0])
+
+
+# -- wiring ---------------------------------------------------------------------------
+
+def add_staff_handlers(application: Application, group: int = 0) -> None:
+    """Register the staff commands and buttons in ``group``, before the contributor handlers there."""
+    from bot.staff_commands import BUTTONS, COMMANDS, join_handler
+
+    svc: Services = application.bot_data["services"]
+    evidence = svc.evidence
+    staff = StaffServices(
+        services=svc,
+        store=StaffStore(evidence.store.engine, evidence.settings.resolved_pseudonym_key),
+        curator=Curator(evidence),
+    )
+    application.bot_data[STAFF_SERVICES] = staff
+    handlers = [join_handler()]
+    handlers += [StaffCommand(name, callback, role, staff, application) for name, (callback, role, _) in COMMANDS.items()]
+    handlers += [StaffButton(pattern, callback, role, staff, application) for pattern, (callback, role) in BUTTONS.items()]
+    application.add_handlers(handlers, group=group)

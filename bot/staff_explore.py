@@ -1,0 +1,313 @@
+"""Exploring the evidence in chat: ``/themes`` (paged), ``/theme ID``, ``/quotes ID``, ``/drivers``, ``/stats``, ``/gaps``.
+
+The numbers come from ``analysis.explore`` and ``analysis.gaps`` (the same as
+the CLI's); every breakdown cell resting on fewer than ``settings.small_cell``
+contributors is shown as "<5", and quotes are consented, redacted and never
+hidden ones (``analysis.explore.theme_quotes``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from analysis.evidence import EvidenceBase
+from analysis.explore import list_themes, theme_members, theme_quotes, theme_row, unthemed_count
+from analysis.gaps import Count, breakdowns, compute_gaps, count_of
+from analysis.quotes import Quote
+from corpus.errors import NotFound
+
+from bot.messages import language_of, reply
+from bot.services import services
+from bot.staff import audit
+from bot.staff_views import (
+    buttons,
+    cells,
+    driver_keys,
+    driver_name,
+    people,
+    quote_block,
+    small_cell,
+    text,
+    theme_id_arg,
+)
+from bot.texts import Html, escape
+
+THEMES_PER_PAGE = 8
+MORE_QUOTES = 10
+BREAKDOWN_FIELDS = ("country", "organisation", "gender", "age_band", "group")
+
+
+@dataclass
+class ThemeCard:
+    """What ``/theme`` shows: the theme's row, its breakdowns and representative quotes."""
+
+    row: dict
+    total: Count
+    breakdowns: dict[str, dict[str, Count]]
+    quotes: list[Quote]
+
+
+def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3) -> ThemeCard:
+    """The content of ``/theme ID`` (one read of the members, shared by the breakdowns and the quotes)."""
+    theme = evidence.themes.theme(theme_id)
+    records = theme_members(evidence, theme_id)
+    total = count_of(records)
+    return ThemeCard(
+        row=theme_row(theme, total.contributions, total.contributors) | {"status": theme.status, "merged_into": theme.merged_into},
+        total=total,
+        breakdowns=breakdowns(records, BREAKDOWN_FIELDS),
+        quotes=theme_quotes(evidence, theme_id, n=n_quotes, records=records),
+    )
+
+
+# -- /themes ------------------------------------------------------------------------------
+
+async def show_themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/themes``: the first page of themes, with buttons to page and to open one."""
+    rows = await asyncio.to_thread(list_themes, services(context).evidence)
+    page_text, keyboard = _themes_page(update, context, rows, 0)
+    await reply(update, context, page_text, keyboard)
+    await audit(context, "themes", {"page": 1}, len(rows))
+
+
+async def themes_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A page button under ``/themes`` (data ``s:tp:N``): the same message shows page N."""
+    query = update.callback_query
+    await query.answer()
+    page = int(query.data.rsplit(":", 1)[1])
+    rows = await asyncio.to_thread(list_themes, services(context).evidence)
+    page_text, keyboard = _themes_page(update, context, rows, page)
+    try:
+        await query.edit_message_text(page_text, reply_markup=keyboard)
+    except BadRequest as exc:  # the same page pressed twice
+        if "not modified" not in str(exc):
+            raise
+    await audit(context, "themes", {"page": page + 1}, len(rows))
+
+
+def _themes_page(update: Update, context, rows: list[dict], page: int) -> tuple[Html, InlineKeyboardMarkup | None]:
+    lang, small = language_of(update, context), small_cell(context)
+    if not rows:
+        return text(update, context, "themes_none"), None
+    pages = (len(rows) + THEMES_PER_PAGE - 1) // THEMES_PER_PAGE
+    page = max(0, min(page, pages - 1))
+    shown = rows[page * THEMES_PER_PAGE : (page + 1) * THEMES_PER_PAGE]
+    lines = [text(update, context, "themes_header", page=page + 1, pages=pages, count=len(rows))]
+    for row in shown:
+        size = Count(row["size"], row["contributors"] or 0)
+        lines.append(
+            text(update, context, "themes_line", id=row["id"], label=row["label"], size=size.shown(small),
+                 people=people(size, small), driver=driver_name(context, lang, row["primary_driver"]),
+                 change=row["change"])
+        )
+    keyboard = buttons([(f"#{row['id']}", f"s:t:{row['id']}") for row in shown], per_row=4)
+    nav = []
+    if page > 0:
+        nav.append((text(update, context, "btn_previous"), f"s:tp:{page - 1}"))
+    if page < pages - 1:
+        nav.append((text(update, context, "btn_next"), f"s:tp:{page + 1}"))
+    keyboard += buttons(nav)
+    return Html("\n".join(lines)), InlineKeyboardMarkup(keyboard)
+
+
+# -- /theme ID ----------------------------------------------------------------------------
+
+async def show_theme(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/theme ID``: keywords, drivers, breakdowns with small cells, three quotes, and buttons."""
+    theme_id = theme_id_arg(context.args[0] if context.args else None)
+    if theme_id is None:
+        await reply(update, context, text(update, context, "usage_theme"))
+        return
+    await _send_theme(update, context, theme_id)
+
+
+async def theme_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A theme button under ``/themes`` (data ``s:t:ID``)."""
+    await update.callback_query.answer()
+    await _send_theme(update, context, int(update.callback_query.data.rsplit(":", 1)[1]))
+
+
+async def _send_theme(update: Update, context, theme_id: int) -> None:
+    evidence = services(context).evidence
+    try:
+        card = await asyncio.to_thread(theme_card, evidence, theme_id)
+    except NotFound:
+        await reply(update, context, text(update, context, "theme_not_found", id=theme_id))
+        return
+    await reply(update, context, render_theme(update, context, card), _theme_buttons(update, context, theme_id))
+    await audit(context, "theme", {"theme": theme_id}, len(card.quotes))
+
+
+def render_theme(update: Update, context, card: ThemeCard) -> Html:
+    lang, small, row = language_of(update, context), small_cell(context), card.row
+    parts = [text(update, context, "theme_title", id=row["id"], label=row["label"])]
+    if row["status"] != "active":
+        parts.append(text(update, context, "theme_inactive", status=row["status"], into=row["merged_into"] or "—"))
+    parts.append(text(update, context, "theme_size", size=card.total.shown(small), people=people(card.total, small),
+                      change=row["change"]))
+    parts.append(text(update, context, "theme_keywords", keywords=", ".join(row["keywords"]) or "—"))
+    also = ", ".join(driver_name(context, lang, d) for d in row["intersecting_drivers"]) or "—"
+    parts.append(text(update, context, "theme_drivers", driver=driver_name(context, lang, row["primary_driver"]),
+                      also=also, subdriver=row["subdriver"] or "—"))
+    for field_name in BREAKDOWN_FIELDS:
+        names = _value_names(update, context, field_name)
+        parts.append(text(update, context, f"by_{field_name}", cells=cells(card.breakdowns[field_name], small, names)))
+    if card.quotes:
+        parts.append(text(update, context, "quotes_header"))
+        parts += [quote_block(q, i) for i, q in enumerate(card.quotes, start=1)]
+    else:
+        parts.append(text(update, context, "quotes_none"))
+    return Html("\n".join(parts[:1] + [""] + parts[1:]))
+
+
+def _value_names(update: Update, context, field_name: str) -> dict[str, str]:
+    """Labels of profile answers (groups, genders, age bands) in the staff member's language."""
+    prefix = {"gender": "gender_", "age_band": "age_", "group": "group_"}.get(field_name)
+    if prefix is None:
+        return {}
+    table = services(context).texts.texts.get(language_of(update, context), {})
+    return {key[len(prefix):]: value for key, value in table.items() if key.startswith(prefix)}
+
+
+def _theme_buttons(update: Update, context, theme_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        buttons(
+            [
+                (text(update, context, "btn_more_quotes"), f"s:q:{theme_id}"),
+                (text(update, context, "btn_export"), f"s:x:{theme_id}"),
+                (text(update, context, "btn_chart"), f"s:c:{theme_id}"),
+            ]
+        )
+    )
+
+
+# -- /quotes ID ---------------------------------------------------------------------------
+
+async def show_quotes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/quotes ID``: up to ten representative quotes of a theme (pinned first)."""
+    theme_id = theme_id_arg(context.args[0] if context.args else None)
+    if theme_id is None:
+        await reply(update, context, text(update, context, "usage_quotes"))
+        return
+    await _send_quotes(update, context, theme_id)
+
+
+async def more_quotes_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "more quotes" button of ``/theme`` (data ``s:q:ID``)."""
+    await update.callback_query.answer()
+    await _send_quotes(update, context, int(update.callback_query.data.rsplit(":", 1)[1]))
+
+
+async def _send_quotes(update: Update, context, theme_id: int) -> None:
+    evidence = services(context).evidence
+    try:
+        quotes = await asyncio.to_thread(theme_quotes, evidence, theme_id, n=MORE_QUOTES)
+    except NotFound:
+        await reply(update, context, text(update, context, "theme_not_found", id=theme_id))
+        return
+    header = text(update, context, "quotes_of_theme", id=theme_id, count=len(quotes))
+    body = [quote_block(q, i) for i, q in enumerate(quotes, start=1)] or [text(update, context, "quotes_none")]
+    await reply(update, context, Html("\n\n".join([header, *body])))
+    await audit(context, "quotes", {"theme": theme_id}, len(quotes))
+
+
+# -- /drivers -----------------------------------------------------------------------------
+
+async def show_drivers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/drivers``: the five drivers, each with its themes, their sizes, and one quote."""
+    evidence, lang, small = services(context).evidence, language_of(update, context), small_cell(context)
+
+    def gather() -> dict[str, tuple[list[dict], list[Quote]]]:
+        rows = list_themes(evidence)
+        found = {}
+        for key in driver_keys(context):
+            mine = [r for r in rows if r["primary_driver"] == key]
+            quote = theme_quotes(evidence, mine[0]["id"], n=1) if mine else []
+            found[key] = (mine, quote)
+        return found
+
+    found = await asyncio.to_thread(gather)
+    parts = [text(update, context, "drivers_header")]
+    for key, (mine, quote) in found.items():
+        total = Count(sum(r["size"] for r in mine), sum(r["contributors"] or 0 for r in mine))
+        listing = "; ".join(f"#{r['id']} {escape(r['label'])} ({Count(r['size'], r['contributors'] or 0).shown(small)})" for r in mine)
+        parts.append(text(update, context, "drivers_line", driver=driver_name(context, lang, key), count=len(mine),
+                          size=total.shown(small), themes=Html(listing or "—")))
+        if quote:
+            parts.append(quote_block(quote[0]))
+    await reply(update, context, Html("\n\n".join(parts)))
+    await audit(context, "drivers", {}, sum(len(m) for m, _ in found.values()))
+
+
+# -- /stats -------------------------------------------------------------------------------
+
+async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/stats``: contributions, contributors, kinds, consent, countries, languages, partners, the last analysis."""
+    evidence, small = services(context).evidence, small_cell(context)
+
+    def gather():
+        gaps = compute_gaps(evidence)
+        records = evidence.store.records()
+        from analysis.gaps import count_by
+
+        return (gaps, count_by(records, lambda r: r.kind), count_by(records, lambda r: r.consent_level),
+                count_by(records, lambda r: r.language), count_by(records, lambda r: r.organisation),
+                evidence.themes.last_run(), len(evidence.themes.themes()), unthemed_count(evidence))
+
+    gaps, kinds, consent, languages, organisations, run, themes, unthemed = await asyncio.to_thread(gather)
+    parts = [
+        text(update, context, "stats_total", count=gaps.total.contributions, people=gaps.total.contributors),
+        text(update, context, "stats_kinds", cells=cells(kinds, small)),
+        text(update, context, "stats_consent", cells=cells(consent, small)),
+        text(update, context, "by_country", cells=cells(gaps.by_country, small)),
+        text(update, context, "by_organisation", cells=cells(organisations, small)),
+        text(update, context, "stats_languages", cells=cells(languages, small)),
+    ]
+    if run is not None:
+        parts.append(text(update, context, "stats_run", run=run.id, date=f"{run.finished_at:%Y-%m-%d %H:%M}",
+                          themes=themes, unthemed=unthemed))
+    else:
+        parts.append(text(update, context, "stats_no_run"))
+    await reply(update, context, Html("\n".join(parts)))
+    await audit(context, "stats", {}, gaps.total.contributions)
+
+
+# -- /gaps --------------------------------------------------------------------------------
+
+async def show_gaps(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/gaps [COUNTRY]``: counts by country (or region), driver and group; thin and empty cells; partners."""
+    country = context.args[0].upper() if context.args else None
+    if country and (len(country) != 2 or not country.isalpha()):
+        await reply(update, context, text(update, context, "usage_gaps"))
+        return
+    evidence, lang, small = services(context).evidence, language_of(update, context), small_cell(context)
+    gaps = await asyncio.to_thread(compute_gaps, evidence, country)
+    drivers = {k: driver_name(context, lang, k) for k in gaps.by_driver}
+    groups = _value_names(update, context, "group")
+    listing = lambda items: ", ".join(escape(i) for i in items) or "—"  # noqa: E731
+    parts = [
+        text(update, context, "gaps_header", scope=country or text(update, context, "scope_global"), small=small,
+             count=gaps.total.shown(small), people=people(gaps.total, small)),
+        text(update, context, "by_region" if country else "by_country",
+             cells=cells(gaps.by_region if country else gaps.by_country, small)),
+        text(update, context, "by_driver", cells=cells(gaps.by_driver, small, drivers)),
+        text(update, context, "by_group", cells=cells(gaps.by_group, small, groups, limit=len(gaps.by_group))),
+        text(update, context, "gaps_thin_groups", small=small, groups=listing(groups.get(g, g) for g in gaps.thin_groups)),
+        text(update, context, "gaps_absent_groups", groups=listing(groups.get(g, g) for g in gaps.absent_groups)),
+        text(update, context, "gaps_thin_places", small=small,
+             places=listing(gaps.thin_regions if country else gaps.thin_countries)),
+        text(update, context, "gaps_absent_drivers", drivers=listing(drivers[d] for d in gaps.absent_drivers)),
+        text(update, context, "gaps_empty_cells",
+             cells=listing(f"{p} · {drivers.get(d, d)}" for p, d in gaps.empty_place_drivers[:30])),
+        text(update, context, "gaps_overlaps"),
+    ]
+    parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.organisations, small)}" for o in gaps.overlaps[:20]] or ["—"]
+    parts.append(text(update, context, "gaps_single"))
+    parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.organisations, small)}" for o in gaps.single_partner[:20]] or ["—"]
+    await reply(update, context, Html("\n".join(parts)))
+    await audit(context, "gaps", {"country": country}, gaps.total.contributions)

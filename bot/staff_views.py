@@ -1,0 +1,100 @@
+"""How staff replies are written: texts in the staff member's language, counts under the small-cell rule,
+quotes with their provenance, driver names from the codebook. Everything from the corpus is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from telegram import InlineKeyboardButton, Update
+from telegram.ext import ContextTypes
+
+from analysis.drivers import Codebook
+from analysis.gaps import Count
+
+from bot.messages import language_of
+from bot.services import services
+from bot.texts import Html, escape
+
+QUOTE_CHARS = 700  # a quote longer than this is cut in chat (exports carry the whole text)
+CELLS_SHOWN = 12
+
+
+def text(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values) -> Html:
+    """The catalogue text ``key`` in the staff member's language."""
+    return services(context).texts(language_of(update, context), key, **values)
+
+
+@lru_cache(maxsize=4)
+def codebook(path: str | None = None) -> Codebook:
+    return Codebook.load(path)
+
+
+def driver_name(context: ContextTypes.DEFAULT_TYPE, lang: str, key: str | None) -> str:
+    """A driver's name in ``lang`` (plain text): the codebook's, else the key itself."""
+    if not key:
+        return "—"
+    path = services(context).settings.codebook_path
+    try:
+        return codebook(str(path) if path else None).get(key).name(lang)
+    except KeyError:
+        return key
+
+
+def driver_keys(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, ...]:
+    path = services(context).settings.codebook_path
+    return codebook(str(path) if path else None).keys
+
+
+def small_cell(context: ContextTypes.DEFAULT_TYPE) -> int:
+    return services(context).settings.small_cell
+
+
+def cells(counts: Mapping[str, Count], small: int, names: Mapping[str, str] | None = None, limit: int = CELLS_SHOWN) -> Html:
+    """``KE 12 · NP <5 · ...``: the largest ``limit`` cells, each under the small-cell rule."""
+    names = names or {}
+    parts = [f"{escape(names.get(value, value))} {count.shown(small)}" for value, count in list(counts.items())[:limit]]
+    if len(counts) > limit:
+        parts.append("…")
+    return Html(" · ".join(parts) or "—")
+
+
+def people(count: Count, small: int) -> str:
+    """A contributor count, or "<5"."""
+    return str(count.contributors) if count.contributors >= small else f"<{small}"
+
+
+def short(testimony_id: str) -> str:
+    """The short id staff type back (``/pin``, ``/hide``): the first 8 characters."""
+    return testimony_id[:8]
+
+
+def quote_block(quote, number: int | None = None) -> Html:
+    """A quote (``Quote`` or ``SearchResult``) with its provenance: short id, country, organisation, date, kind."""
+    body = quote.text if len(quote.text) <= QUOTE_CHARS else quote.text[: QUOTE_CHARS - 1].rstrip() + "…"
+    where = " · ".join(escape(v) for v in (quote.country, quote.organisation, quote.date, quote.kind, quote.language) if v)
+    pin = " 📌" if getattr(quote, "pinned", False) else ""
+    lead = f"{number}. " if number is not None else ""
+    return Html(f"{lead}<b>{escape(short(quote.id))}</b> · {where}{pin}\n<i>{escape(body)}</i>")
+
+
+def buttons(pairs: Iterable[tuple[str, str]], per_row: int = 3) -> list[list[InlineKeyboardButton]]:
+    """Rows of inline buttons from ``(label, data)`` pairs."""
+    row_buttons = [InlineKeyboardButton(str(label), callback_data=data) for label, data in pairs]
+    return [row_buttons[i : i + per_row] for i in range(0, len(row_buttons), per_row)]
+
+
+def rest_of_message(update: Update) -> str:
+    """What follows the command in the message, spacing kept (``/search clinic  far`` -> ``clinic  far``)."""
+    message = update.effective_message
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def theme_id_arg(value: str | None) -> int | None:
+    """A theme id typed as ``12`` or ``#12``, or None."""
+    if value is None:
+        return None
+    value = value.strip().lstrip("#")
+    return int(value) if value.isdigit() else None

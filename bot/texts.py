@@ -1,0 +1,92 @@
+"""The catalogue of UI texts: one YAML file, every language complete, HTML-safe by construction.
+
+    >>> texts = Catalogue.load()
+    >>> texts("en", "delete_done_one", short_id="<b>")
+    'Contribution &lt;b&gt; is erased.'
+
+Catalogue texts are Telegram HTML. Every value put into a ``{placeholder}`` is
+escaped with ``html.escape`` unless it is already :class:`Html` (a text of the
+catalogue, or one built from escaped parts), so nothing a person typed can
+break the parse mode or inject markup when it is echoed back.
+
+The labels of the five drivers come from the driver codebook
+(``analysis/drivers.yaml``, field ``plain``), the one place they are written.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from bot.config import SUPPORTED_LANGUAGES
+
+DEFAULT_LANGUAGE = "en"
+
+
+class Html(str):
+    """A string that is already Telegram HTML: it is not escaped again when put into a placeholder."""
+
+
+def escape(value: Any) -> Html:
+    """``value`` as text that shows literally in HTML parse mode."""
+    if isinstance(value, Html):
+        return value
+    return Html(html.escape(str(value), quote=False))
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{names}`` used in a catalogue text."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+class Catalogue:
+    """UI texts per language and the driver labels, looked up as ``texts(lang, key, **values)``."""
+
+    def __init__(self, texts: dict[str, dict[str, str]], drivers: dict[str, dict[str, str]]) -> None:
+        self.texts = texts
+        self.drivers = drivers
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def load(cls) -> "Catalogue":
+        """The catalogue shipped with the bot (``bot/texts.yaml``) and the codebook's driver labels."""
+        texts = yaml.safe_load(resources.files("bot").joinpath("texts.yaml").read_text(encoding="utf-8"))
+        codebook = yaml.safe_load(resources.files("analysis").joinpath("drivers.yaml").read_text(encoding="utf-8"))
+        drivers = {code: dict(entry["plain"]) for code, entry in codebook["drivers"].items()}
+        return cls(texts, drivers)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Language codes the bot speaks, in catalogue order."""
+        return tuple(code for code in self.texts if code in SUPPORTED_LANGUAGES)
+
+    def pick(self, language_code: str | None) -> str:
+        """The supported language for a Telegram ``language_code`` such as ``fr-FR``, else English."""
+        if language_code:
+            head = language_code.strip().lower().replace("_", "-").split("-")[0]
+            if head in self.languages:
+                return head
+        return DEFAULT_LANGUAGE
+
+    def __call__(self, language: str, key: str, **values: Any) -> Html:
+        """The text ``key`` in ``language`` (English when missing) with escaped ``values`` filled in."""
+        table = self.texts.get(language) or self.texts[DEFAULT_LANGUAGE]
+        template = table.get(key)
+        if template is None:
+            template = self.texts[DEFAULT_LANGUAGE][key]
+        return Html(template.format_map({name: escape(value) for name, value in values.items()}))
+
+    @property
+    def driver_codes(self) -> tuple[str, ...]:
+        """The five drivers of marginalisation, in codebook order."""
+        return tuple(self.drivers)
+
+    def driver(self, language: str, code: str) -> str:
+        """The plain-words label of driver ``code`` (plain text, not yet escaped)."""
+        labels = self.drivers[code]
+        return labels.get(language) or labels[DEFAULT_LANGUAGE]

@@ -1,0 +1,190 @@
+"""What the chat bot keeps between updates: conversation states and per-person flow data.
+
+A person half-way through telling their story must be able to continue after
+the bot restarts, so the bot's conversation state lives in the database (the
+``bot_state`` table), not in a pickle file. The rows are keyed and sealed with
+the deployment's secret (the pseudonym key), so the table holds neither a
+Telegram id nor an unsaved draft in the clear:
+
+- ``ref`` is a keyed HMAC of the state's key (which contains the Telegram
+  ids), used to find and replace the row;
+- ``sealed`` is the key and value, JSON-encoded and encrypted with a
+  deterministic authenticated construction built from HMAC-SHA256 (SIV style:
+  the MAC of the plaintext is the IV of an HMAC-CTR keystream, and is checked
+  on opening). Only the standard library is needed; without the secret the
+  row cannot be read or forged.
+
+The bot decides what is worth keeping: nothing at all is written for a person
+before they consent (see ``bot.persistence``).
+
+This module also holds the small read queries the bot needs beyond
+``CorpusStore``: contributions in a time window (flood control), an
+organisation's code by id (deep-link attribution) and a testimony by its
+source reference (a retried message is not stored twice).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, select
+
+from corpus.db import session_scope
+from corpus.models import Organisation, Testimony, utcnow
+
+log = logging.getLogger(__name__)
+
+_IV_BYTES = 16
+
+
+class BotState(SQLModel, table=True):
+    """One piece of bot state (a conversation's state or a person's flow data), sealed."""
+
+    __tablename__ = "bot_state"
+
+    scope: str = Field(primary_key=True, max_length=80)
+    ref: str = Field(primary_key=True, max_length=64)
+    sealed: str
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Sealer:
+    """Keyed references and deterministic authenticated encryption with one secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._ref_key = self._derive(secret, b"ref")
+        self._mac_key = self._derive(secret, b"mac")
+        self._enc_key = self._derive(secret, b"enc")
+
+    @staticmethod
+    def _derive(secret: bytes, purpose: bytes) -> bytes:
+        return hmac.new(secret, b"lnob-bot-state:" + purpose, hashlib.sha256).digest()
+
+    def ref(self, scope: str, key: str) -> str:
+        """The stable lookup reference of ``key`` in ``scope`` (64 hex characters)."""
+        return hmac.new(self._ref_key, f"{scope}\0{key}".encode(), hashlib.sha256).hexdigest()
+
+    def seal(self, plaintext: bytes) -> str:
+        """``plaintext`` encrypted and authenticated, as URL-safe base64 text."""
+        iv = hmac.new(self._mac_key, plaintext, hashlib.sha256).digest()[:_IV_BYTES]
+        return base64.urlsafe_b64encode(iv + self._xor(plaintext, iv)).decode("ascii")
+
+    def open(self, token: str) -> bytes:
+        """The plaintext of a sealed token, or ``ValueError`` when it was not sealed with this secret."""
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+        iv, body = raw[:_IV_BYTES], raw[_IV_BYTES:]
+        plaintext = self._xor(body, iv)
+        expected = hmac.new(self._mac_key, plaintext, hashlib.sha256).digest()[:_IV_BYTES]
+        if len(iv) != _IV_BYTES or not hmac.compare_digest(iv, expected):
+            raise ValueError("bot state sealed with another secret, or altered")
+        return plaintext
+
+    def _xor(self, data: bytes, iv: bytes) -> bytes:
+        blocks = (len(data) + 31) // 32
+        stream = b"".join(
+            hmac.new(self._enc_key, iv + n.to_bytes(8, "big"), hashlib.sha256).digest() for n in range(blocks)
+        )[: len(data)]
+        return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+
+
+class ChatStateStore:
+    """Reads and writes sealed bot state rows; a value of ``None`` deletes a row."""
+
+    def __init__(self, engine: Engine, secret: bytes) -> None:
+        self.engine = engine
+        self.sealer = Sealer(secret)
+
+    def load(self, scope: str) -> dict[str, Any]:
+        """Every key and value kept in ``scope``; rows sealed with another secret are skipped."""
+        with Session(self.engine) as session:
+            rows = list(session.exec(select(BotState).where(BotState.scope == scope)))
+        found: dict[str, Any] = {}
+        unreadable = 0
+        for row in rows:
+            try:
+                payload = json.loads(self.sealer.open(row.sealed))
+            except (ValueError, TypeError):
+                unreadable += 1
+                continue
+            if self.sealer.ref(scope, payload["k"]) != row.ref:
+                unreadable += 1
+                continue
+            found[payload["k"]] = payload["v"]
+        if unreadable:
+            log.warning("skipped %d bot state rows in %s that this secret cannot open", unreadable, scope)
+        return found
+
+    def get(self, scope: str, key: str) -> Any | None:
+        """The value kept for ``key`` in ``scope``, or None."""
+        with Session(self.engine) as session:
+            row = session.get(BotState, (scope, self.sealer.ref(scope, key)))
+        if row is None:
+            return None
+        return json.loads(self.sealer.open(row.sealed))["v"]
+
+    def apply(self, changes: Iterable[tuple[str, str, Any | None]]) -> None:
+        """Write ``(scope, key, value)`` changes in order, in one transaction; ``None`` deletes."""
+        with session_scope(self.engine) as session:
+            for scope, key, value in changes:
+                ref = self.sealer.ref(scope, key)
+                row = session.get(BotState, (scope, ref))
+                if value is None:
+                    if row is not None:
+                        session.delete(row)
+                        session.flush()
+                    continue
+                plaintext = json.dumps({"k": key, "v": value}, sort_keys=True, separators=(",", ":"))
+                sealed = self.sealer.seal(plaintext.encode())
+                if row is None:
+                    session.add(BotState(scope=scope, ref=ref, sealed=sealed))
+                    session.flush()
+                elif row.sealed != sealed:
+                    row.sealed = sealed
+                    row.updated_at = utcnow()
+                    session.add(row)
+
+    def count(self, scope: str | None = None) -> int:
+        """How many rows are kept (in ``scope``, or in all scopes)."""
+        statement = select(func.count()).select_from(BotState)
+        if scope is not None:
+            statement = statement.where(BotState.scope == scope)
+        with Session(self.engine) as session:
+            return int(session.exec(statement).one())
+
+
+def contributions_since(engine: Engine, contributor_id: int, since: datetime) -> int:
+    """How many contributions (testimonies and stand-alone proposals) a contributor stored since ``since``.
+
+    A proposal linked to a testimony is part of that contribution and is not counted again.
+    """
+    statement = (
+        select(func.count(Testimony.id))
+        .where(Testimony.contributor_id == contributor_id)
+        .where(Testimony.created_at >= since)
+        .where(Testimony.parent_id.is_(None))
+    )
+    with Session(engine) as session:
+        return int(session.exec(statement).one())
+
+
+def organisation_code(engine: Engine, organisation_id: int) -> str | None:
+    """The code of the organisation with this id, or None."""
+    with Session(engine) as session:
+        organisation = session.get(Organisation, organisation_id)
+        return organisation.code if organisation else None
+
+
+def testimony_id_by_source_ref(engine: Engine, source: str, source_ref: str) -> str | None:
+    """The id of the testimony stored from ``source_ref`` (so a retried message is not stored twice), or None."""
+    statement = select(Testimony.id).where(Testimony.source == source, Testimony.source_ref == source_ref)
+    with Session(engine) as session:
+        return session.exec(statement).first()
