@@ -32,7 +32,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from analysis.index import IndexUnavailable
     from pydantic import ValidationError
 
-    return USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError, OSError, CommandError)
+    errors = USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError, OSError, CommandError)
+    try:
+        from bot.config import BotConfigError
+    except ImportError:  # the bot's dependencies are optional for the CLI
+        return errors
+    return errors + (BotConfigError,)
 
 
 class LnobGroup(click.Group):
@@ -43,9 +48,6 @@ class LnobGroup(click.Group):
             return super().invoke(ctx)
         except _user_errors() as exc:
             fail(_one_line(exc))
-
-    def resolve_command(self, ctx, args):
-        return super().resolve_command(ctx, args)
 
 
 def _one_line(exc: BaseException) -> str:
