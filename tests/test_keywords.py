@@ -119,15 +119,12 @@ def test_mismatched_lengths_are_rejected():
         KeywordExtractor().fit([["a"]], [0, 1])
 
 
-def test_fifty_thousand_documents_fit_quickly():
-    import time
-
+def test_fifty_thousand_documents_fit():
+    """Scale, not speed: the timing is bench material (BENCHMARKS.md), never a test."""
     rng = np.random.default_rng(0)
     vocabulary = [f"w{i}" for i in range(20_000)]
     ids = rng.zipf(1.3, size=50_000 * 20) % len(vocabulary)
     tokens = [[vocabulary[j] for j in ids[i * 20 : (i + 1) * 20]] for i in range(50_000)]
     labels = rng.integers(-1, 50, size=50_000).tolist()
-    start = time.perf_counter()
     extractor = KeywordExtractor().fit(tokens, labels)
-    assert time.perf_counter() - start < 5
     assert len(extractor.keywords_) == 50

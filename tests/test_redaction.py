@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import time
 import warnings
 from collections import Counter
 
@@ -337,10 +336,10 @@ def test_trained_english_pipeline_redacts_names_and_keeps_countries() -> None:
     "text",
     ["1-" * 20_000, "a." * 20_000, "0" * 50_000 + "x", "@" * 20_000, "(1) " * 10_000, "x@" * 9_000],
 )
-def test_hostile_input_is_fast(patterns_only: Redactor, text: str) -> None:
-    started = time.perf_counter()
-    patterns_only.redact(text, "en")
-    assert time.perf_counter() - started < 2.0
+def test_hostile_input_is_redacted_consistently(patterns_only: Redactor, text: str) -> None:
+    """Inputs that make naive patterns backtrack catastrophically; pytest-timeout stops a hang."""
+    result = patterns_only.redact(text, "en")
+    assert_consistent(text, result)
 
 
 def test_redaction_is_deterministic(patterns_only: Redactor) -> None:
