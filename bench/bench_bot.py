@@ -51,33 +51,39 @@ BOT = "from bot import run_bot; from corpus.settings import Settings; run_bot(Se
 class Latencies:
     def __init__(self) -> None:
         self.samples: list[float] = []
+        self.by_step: dict[str, list[float]] = {}
 
-    async def reply(self, person: FakeUser, action) -> None:
+    async def reply(self, step: str, person: FakeUser, action) -> None:
         started = time.perf_counter()
         await action
         await person.next_reply(timeout=60)
-        self.samples.append(time.perf_counter() - started)
+        self._add(step, time.perf_counter() - started)
 
-    async def edit(self, person: FakeUser, data: str) -> None:
+    async def edit(self, step: str, person: FakeUser, data: str) -> None:
         started = time.perf_counter()
         await person.toggle(data, timeout=60)
-        self.samples.append(time.perf_counter() - started)
+        self._add(step, time.perf_counter() - started)
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.samples)
+    def _add(self, step: str, seconds: float) -> None:
+        self.samples.append(seconds)
+        self.by_step.setdefault(step, []).append(seconds)
+
+    def percentile(self, p: float, samples: list[float] | None = None) -> float:
+        ordered = sorted(self.samples if samples is None else samples)
         return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 async def contribute(person: FakeUser, n: int, latencies: Latencies) -> None:
     """One person's whole /share flow, timing every step."""
-    await latencies.reply(person, person.send("/start"))
-    await latencies.reply(person, person.press(person.button_data("consent:quote:"), timeout=60))
-    await latencies.reply(person, person.press("profile:skip", timeout=60))
-    await latencies.reply(person, person.send(f"Contributor {n}: the water point in our village broke in May and nobody came."))
-    await latencies.reply(person, person.send("The district office does not answer villages far from the town."))
-    await latencies.edit(person, "driver:governance")
-    await latencies.reply(person, person.press("drivers:done", timeout=60))
-    await latencies.reply(person, person.send("Train two people here to repair the pump."))
+    await latencies.reply("start", person, person.send("/start"))
+    await latencies.reply("consent", person, person.press(person.button_data("consent:quote:"), timeout=60))
+    await latencies.reply("profile", person, person.press("profile:skip", timeout=60))
+    story = f"Contributor {n}: the water point in our village broke in May and nobody came."
+    await latencies.reply("story", person, person.send(story))
+    await latencies.reply("why", person, person.send("The district office does not answer villages far from the town."))
+    await latencies.edit("driver", person, "driver:governance")
+    await latencies.reply("done", person, person.press("drivers:done", timeout=60))
+    await latencies.reply("proposal", person, person.send("Train two people here to repair the pump."))
 
 
 async def run(args) -> dict:
@@ -136,9 +142,13 @@ async def run(args) -> dict:
             async with gate:
                 await contribute(people[n], n, latencies)
 
+        bot_cpu_before, loop_cpu_before, driver_cpu_before = _cpu(bot), _loop_cpu(bot), _cpu(psutil.Process())
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(args.contributors)))
         elapsed = time.perf_counter() - started
+        run_bot_cpu = _cpu(bot) - bot_cpu_before
+        run_loop_cpu = _loop_cpu(bot) - loop_cpu_before
+        run_driver_cpu = _cpu(psutil.Process()) - driver_cpu_before
         stored = store.count_testimonies()
         index_started = time.perf_counter()
         if not args.no_index:
@@ -150,8 +160,8 @@ async def run(args) -> dict:
         except psutil.Error:
             bot_cpu = float("nan")
         child.terminate()
-        try:
-            child.wait(timeout=60)
+        try:  # on a thread: the fake server must keep answering while the bot shuts down
+            await asyncio.to_thread(child.wait, timeout=60)
         except subprocess.TimeoutExpired:
             child.kill()
         stop_sampling.set()
@@ -168,12 +178,34 @@ async def run(args) -> dict:
         "replies": len(latencies.samples),
         "p50_ms": round(statistics.median(latencies.samples) * 1000, 1),
         "p95_ms": round(latencies.percentile(95) * 1000, 1),
+        "p95_ms_by_step": " ".join(
+            f"{step}={latencies.percentile(95, samples) * 1000:.0f}" for step, samples in latencies.by_step.items()
+        ),
         "index_backlog_drained_after_s": round(index_wait, 2),
         "peak_rss_mb": round(peak / 2**20, 1),
         "bot_cpu_s": round(bot_cpu, 1),
-        "driver_cpu_s": round(sum(psutil.Process().cpu_times()[:2]), 1),
+        "bot_cpu_ms_per_contribution": round(run_bot_cpu / args.contributors * 1000, 1),
+        "bot_cpu_share_of_a_core": round(run_bot_cpu / elapsed, 2),
+        "bot_event_loop_cpu_ms_per_contribution": round(run_loop_cpu / args.contributors * 1000, 1),
+        "driver_cpu_ms_per_contribution": round(run_driver_cpu / args.contributors * 1000, 1),
+        "driver_cpu_share_of_a_core": round(run_driver_cpu / elapsed, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "api_errors": len(api.errors),
     }
+
+
+def _cpu(process: psutil.Process) -> float:
+    """User + system CPU seconds of ``process`` and its threads so far."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def _loop_cpu(process: psutil.Process) -> float:
+    """CPU seconds of the process's main thread, which runs the bot's event loop."""
+    for thread in process.threads():
+        if thread.id == process.pid:
+            return thread.user_time + thread.system_time
+    return float("nan")
 
 
 async def _indexed(store, at_least: int, timeout: float = 600) -> None:

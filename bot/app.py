@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,11 +43,13 @@ from bot.config import BotSettings
 from bot.contributor import PRE_CONSENT_STATES, contributor_conversation
 from bot.persistence import DatabasePersistence
 from bot.services import SERVICES, Services
+from bot.transport import bot_api_requests
+from bot.staff import add_staff_handlers
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.CHANNEL_POST, Update.MY_CHAT_MEMBER]
-HTTP_CONNECTIONS = 32  # httpx scans its whole pool on every request: more connections cost CPU, not speed
+HTTP_CONNECTIONS = 32  # Bot API calls in flight at once (getUpdates has a connection of its own)
 COMMANDS = ("share", "propose", "mydata", "delete", "profile", "language", "privacy", "help", "cancel", "start")
 MEDIA = (
     filters.PHOTO
@@ -129,6 +133,7 @@ def build_application(
         group_time_period=60,
         max_retries=2,
     )
+    requests = bot_api_requests(HTTP_CONNECTIONS, pool_timeout=10)
     application = (
         ApplicationBuilder()
         .token(token)
@@ -138,10 +143,11 @@ def build_application(
         .rate_limiter(rate_limiter)
         .persistence(persistence)
         .concurrent_updates(OnePersonAtATime(bot_settings.max_concurrent_updates))
-        .connection_pool_size(HTTP_CONNECTIONS)
-        .pool_timeout(10)
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .post_init(_on_start)
         .post_stop(_on_stop)
+        .post_shutdown(_on_shutdown)
         .build()
     )
     application.bot_data[SERVICES] = services
@@ -152,6 +158,7 @@ def build_application(
 def _add_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, guards.keep_to_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, guards.limit_floods), group=-1)
+    add_staff_handlers(application, group=0)  # first in group 0: staff commands match before the contributor ones
     application.add_handlers(
         [
             contributor_conversation(),
@@ -186,7 +193,11 @@ async def _on_start(application: Application) -> None:
 async def _on_stop(application: Application) -> None:
     services: Services = application.bot_data[SERVICES]
     await services.indexer.stop()
-    services.write.close()
+
+
+async def _on_shutdown(application: Application) -> None:
+    """Close the database writer after ``Application.shutdown`` has written the last conversation states."""
+    application.bot_data[SERVICES].write.close()
 
 
 def _quiet_library_loggers() -> None:
@@ -195,6 +206,21 @@ def _quiet_library_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.WARNING:
             logger.setLevel(logging.WARNING)
+
+
+def _embed_on_one_thread() -> None:
+    """Let the background embedder use one CPU thread, so that the event loop keeps a core to answer people.
+
+    torch's default is a thread per core, whose workers also spin between
+    batches; on a small machine that takes the cores the conversation needs,
+    and the bot embeds a few short texts at a time, where more threads hardly
+    help. torch reads ``OMP_NUM_THREADS`` when it is first imported (when the
+    model loads); a value set by the operator is kept.
+    """
+    threads = os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch = sys.modules.get("torch")  # already imported: too late for the variable
+    if torch is not None and threads.isdigit():
+        torch.set_num_threads(int(threads))
 
 
 @asynccontextmanager
@@ -238,6 +264,7 @@ def run_bot(settings: Settings, bot_settings: BotSettings | None = None) -> None
     bot_settings.require_token()
     evidence = EvidenceBase(settings)
     evidence.store.check()
+    _embed_on_one_thread()
     application = build_application(settings, bot_settings, evidence=evidence)
     application.run_polling(
         poll_interval=bot_settings.poll_interval,

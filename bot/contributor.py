@@ -20,11 +20,15 @@ embedding and indexing run in the background (``BackgroundIndexer``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import unicodedata
 import warnings
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from telegram import Update
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -82,6 +86,10 @@ SOURCE = "telegram"
 TYPED = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & ~filters.FORWARDED
 FORWARDED_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & filters.FORWARDED
 OWN_YES = r"^own:yes$"
+TYPING_AFTER = 0.5  # seconds a save may take before the person sees "typing…"
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 # -- arriving and consenting ----------------------------------------------------------
@@ -102,11 +110,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | Non
 async def consent_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
     """A consent button: enrol and offer the profile, change the level, or decline and keep nothing."""
     query = update.callback_query
-    await query.answer()
     level, lang, organisation_id = keyboards.parse_consent_data(query.data)
     texts = services(context).texts
-    enrolment = await find(update, context)
-    await query.edit_message_reply_markup(None)
+    _, enrolment, _ = await asyncio.gather(query.answer(), find(update, context), query.edit_message_reply_markup(None))
     if level == keyboards.DECLINE:
         if enrolment:
             await say(update, context, "already_agreed")
@@ -202,12 +208,10 @@ async def region_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def group_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tick or untick one self-identified group."""
     query = update.callback_query
-    await query.answer()
     chosen = _profile(context).setdefault("groups", [])
     _toggle(chosen, query.data.split(":", 1)[1])
-    await query.edit_message_reply_markup(
-        keyboards.groups(services(context).texts, language_of(update, context), chosen)
-    )
+    keyboard = keyboards.groups(services(context).texts, language_of(update, context), chosen)
+    await asyncio.gather(query.answer(), query.edit_message_reply_markup(keyboard))  # independent calls
     return None
 
 
@@ -264,12 +268,10 @@ async def why_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
 async def driver_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tick or untick one driver: the contributor's own signification of their story."""
     query = update.callback_query
-    await query.answer()
     chosen = _draft(context).setdefault("drivers", [])
     _toggle(chosen, query.data.split(":", 1)[1])
-    await query.edit_message_reply_markup(
-        keyboards.drivers(services(context).texts, language_of(update, context), chosen)
-    )
+    keyboard = keyboards.drivers(services(context).texts, language_of(update, context), chosen)
+    await asyncio.gather(query.answer(), query.edit_message_reply_markup(keyboard))  # independent calls
     return None
 
 
@@ -530,9 +532,9 @@ async def _chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, label: str
     Returns the answer's code, or None for "skip", "prefer not to say" and "not sure".
     """
     query = update.callback_query
-    await query.answer()
     label = label or _pressed_label(query)
-    await query.edit_message_text(Html(query.message.text_html + "\n\n" + keyboards.CHECK + escape(label)))
+    answered = Html(query.message.text_html + "\n\n" + keyboards.CHECK + escape(label))
+    await asyncio.gather(query.answer(), query.edit_message_text(answered))  # independent calls
     code = query.data.split(":", 1)[1]
     return None if code in ("skip", "unsure") else code
 
@@ -599,11 +601,12 @@ async def _save(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
         await say(update, context, "flood_contributions", limit=svc.bot_settings.flood_contributions_per_day)
         context.user_data.pop(DRAFT, None)
         return END
-    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     draft = _draft(context)
     ref_prefix = svc.store.pseudonym_for(update.effective_user.id)[:16]
-    ids = await svc.write(
-        _store_draft, svc.evidence, draft, enrolment, language_of(update, context), ref_prefix
+    ids = await _typing_if_slow(
+        update,
+        context,
+        svc.write(_store_draft, svc.evidence, draft, enrolment, language_of(update, context), ref_prefix),
     )
     svc.indexer.submit(ids)
     short_id = ids[0][:8]
@@ -618,6 +621,22 @@ async def _save(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
             text = Html(text + "\n\n" + texts(lang, "thanks_with_proposal"))
         await reply(update, context, text)
     return END
+
+
+async def _typing_if_slow(update: Update, context: ContextTypes.DEFAULT_TYPE, work: Awaitable[T]) -> T:
+    """Await ``work``; when it takes more than ``TYPING_AFTER`` seconds, show "typing…" meanwhile.
+
+    A save usually takes milliseconds and the thank-you follows at once, so
+    the indicator (one Bot API call) is sent only when there is a wait to show.
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER)
+    if not done:
+        try:
+            await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+        except TelegramError as exc:  # only a hint: the save goes on
+            log.info("could not show typing (%s)", type(exc).__name__)
+    return await task
 
 
 def _store_draft(evidence: EvidenceBase, draft: dict, enrolment: Enrolment, language: str, ref_prefix: str) -> list[str]:

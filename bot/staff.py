@@ -17,6 +17,7 @@ one of them writes an audit entry through :func:`audit`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from analysis.curation import Curator
+from analysis.evidence import EvidenceBase
 from analysis.search import Searcher
 from corpus.staff import StaffMember, StaffStore, role_allows
 
@@ -64,6 +66,8 @@ class StaffServices:
     async def current_searcher(self) -> Searcher:
         """The search index (built on first use); rebuilt in the background when the corpus size changed."""
         async with self._searcher_lock:
+            if self.searcher is None and self._rebuilding is not None:
+                await asyncio.shield(self._rebuilding)
             if self.searcher is None:
                 await self._rebuild()
             elif time.monotonic() - self.searcher_checked > SEARCH_RECHECK_SECONDS:
@@ -80,15 +84,7 @@ class StaffServices:
             self._rebuilding = asyncio.get_running_loop().create_task(self._rebuild())
 
     async def _rebuild(self) -> None:
-        evidence = self.services.evidence
-
-        def build() -> tuple[Searcher, int]:
-            size = evidence.store.count_testimonies()
-            searcher = Searcher(evidence)
-            searcher.refresh()
-            return searcher, size
-
-        self.searcher, self.searcher_size = await asyncio.to_thread(build)
+        self.searcher, self.searcher_size = await asyncio.to_thread(build_searcher, self.services.evidence)
         self.searcher_checked = time.monotonic()
 
     def forget_quote(self, testimony_id: str) -> None:
@@ -99,6 +95,23 @@ class StaffServices:
             if position is not None:
                 catalogue.quotable[position] = False
         self.refresh_searcher()
+
+
+def build_searcher(evidence: EvidenceBase) -> tuple[Searcher, int]:
+    """A fresh ``Searcher`` with its catalogue and BM25 index built, and the corpus size it was built at.
+
+    The catalogue holds a record per contribution; the objects alive now are
+    then moved out of the garbage collector's sight (``gc.freeze``), so that
+    its full collections do not scan them again and again and add hundreds
+    of milliseconds to a search at 100,000 contributions.
+    """
+    size = evidence.store.count_testimonies()
+    searcher = Searcher(evidence)
+    searcher.refresh()
+    gc.unfreeze()  # the previous catalogue, once dropped, may be collected
+    gc.collect()
+    gc.freeze()
+    return searcher, size
 
 
 def staff_services(context: ContextTypes.DEFAULT_TYPE) -> StaffServices:
@@ -161,6 +174,9 @@ def _guarded(callback: Callback, role: str, button: bool = False) -> Callback:
 
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         found = member(context)
+        staff = staff_services(context)
+        if staff.searcher is None:  # the first staff update of a run warms the search index up
+            staff.refresh_searcher()
         await ensure_menu(update, context, found)
         if not role_allows(found.role, role):
             if button:

@@ -9,7 +9,7 @@ hidden ones (``analysis.explore.theme_quotes``).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -19,11 +19,14 @@ from analysis.evidence import EvidenceBase
 from analysis.explore import list_themes, theme_members, theme_quotes, theme_row, unthemed_count
 from analysis.gaps import Count, breakdowns, compute_gaps, count_of
 from analysis.quotes import Quote
+from analysis.reports import QUOTE_CANDIDATES
+from analysis.search import Catalogue as SearchCatalogue
+from corpus.curation import CurationStore
 from corpus.errors import NotFound
 
 from bot.messages import language_of, reply
 from bot.services import services
-from bot.staff import audit
+from bot.staff import audit, staff_services
 from bot.staff_views import (
     buttons,
     cells,
@@ -52,16 +55,36 @@ class ThemeCard:
     quotes: list[Quote]
 
 
-def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3) -> ThemeCard:
-    """The content of ``/theme ID`` (one read of the members, shared by the breakdowns and the quotes)."""
+def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalogue: SearchCatalogue | None = None) -> ThemeCard:
+    """The content of ``/theme ID``: one read of the members, shared by the breakdowns and the quotes.
+
+    Membership is always read fresh from the theme store. With ``catalogue``
+    (the search catalogue the bot keeps in memory) the members' records come
+    from it and only those it lacks from the database; the quotes shown are
+    re-read from the database either way, so consent and erasure are
+    respected at once. Quotes are chosen among the ``QUOTE_CANDIDATES`` most
+    central quotable members (and any pinned one), as reports do, so a large
+    theme answers fast.
+    """
     theme = evidence.themes.theme(theme_id)
-    records = theme_members(evidence, theme_id)
+    ids = [m.testimony_id for m in evidence.themes.members(theme_id)]  # most central first
+    known = catalogue.records if catalogue is not None else {}
+    missing = [i for i in ids if i not in known]
+    fetched = {r.id: r for r in evidence.store.records(missing)} if missing else {}
+    records = [known.get(i) or fetched.get(i) for i in ids]
+    records = [r for r in records if r is not None]
     total = count_of(records)
+    pinned = CurationStore(evidence.store.engine).pinned(theme_id)
+    quotable = [r for r in records if r.quotable]
+    candidates = quotable[:QUOTE_CANDIDATES] + [r for r in quotable[QUOTE_CANDIDATES:] if r.id in pinned]
+    quotes = theme_quotes(evidence, theme_id, n=n_quotes + 2, records=candidates, pinned=pinned)
+    current = {r.id: r for r in evidence.store.records([q.id for q in quotes])} if quotes else {}
+    quotes = [replace(q, text=current[q.id].text) for q in quotes if q.id in current and current[q.id].quotable][:n_quotes]
     return ThemeCard(
         row=theme_row(theme, total.contributions, total.contributors) | {"status": theme.status, "merged_into": theme.merged_into},
         total=total,
         breakdowns=breakdowns(records, BREAKDOWN_FIELDS),
-        quotes=theme_quotes(evidence, theme_id, n=n_quotes, records=records),
+        quotes=quotes,
     )
 
 
@@ -71,8 +94,8 @@ async def show_themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """``/themes``: the first page of themes, with buttons to page and to open one."""
     rows = await asyncio.to_thread(list_themes, services(context).evidence)
     page_text, keyboard = _themes_page(update, context, rows, 0)
-    await reply(update, context, page_text, keyboard)
     await audit(context, "themes", {"page": 1}, len(rows))
+    await reply(update, context, page_text, keyboard)
 
 
 async def themes_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -133,14 +156,15 @@ async def theme_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _send_theme(update: Update, context, theme_id: int) -> None:
-    evidence = services(context).evidence
+    evidence, searcher = services(context).evidence, staff_services(context).searcher
+    catalogue = searcher._catalogue if searcher is not None else None
     try:
-        card = await asyncio.to_thread(theme_card, evidence, theme_id)
+        card = await asyncio.to_thread(theme_card, evidence, theme_id, catalogue=catalogue)
     except NotFound:
         await reply(update, context, text(update, context, "theme_not_found", id=theme_id))
         return
-    await reply(update, context, render_theme(update, context, card), _theme_buttons(update, context, theme_id))
     await audit(context, "theme", {"theme": theme_id}, len(card.quotes))
+    await reply(update, context, render_theme(update, context, card), _theme_buttons(update, context, theme_id))
 
 
 def render_theme(update: Update, context, card: ThemeCard) -> Html:
@@ -212,8 +236,8 @@ async def _send_quotes(update: Update, context, theme_id: int) -> None:
         return
     header = text(update, context, "quotes_of_theme", id=theme_id, count=len(quotes))
     body = [quote_block(q, i) for i, q in enumerate(quotes, start=1)] or [text(update, context, "quotes_none")]
-    await reply(update, context, Html("\n\n".join([header, *body])))
     await audit(context, "quotes", {"theme": theme_id}, len(quotes))
+    await reply(update, context, Html("\n\n".join([header, *body])))
 
 
 # -- /drivers -----------------------------------------------------------------------------
@@ -235,13 +259,13 @@ async def show_drivers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     parts = [text(update, context, "drivers_header")]
     for key, (mine, quote) in found.items():
         total = Count(sum(r["size"] for r in mine), sum(r["contributors"] or 0 for r in mine))
-        listing = "; ".join(f"#{r['id']} {escape(r['label'])} ({Count(r['size'], r['contributors'] or 0).shown(small)})" for r in mine)
+        listing = "; ".join(f"#{r['id']} {escape(r['label'])} ({escape(Count(r['size'], r['contributors'] or 0).shown(small))})" for r in mine)
         parts.append(text(update, context, "drivers_line", driver=driver_name(context, lang, key), count=len(mine),
                           size=total.shown(small), themes=Html(listing or "—")))
         if quote:
             parts.append(quote_block(quote[0]))
-    await reply(update, context, Html("\n\n".join(parts)))
     await audit(context, "drivers", {}, sum(len(m) for m, _ in found.values()))
+    await reply(update, context, Html("\n\n".join(parts)))
 
 
 # -- /stats -------------------------------------------------------------------------------
@@ -273,8 +297,8 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                           themes=themes, unthemed=unthemed))
     else:
         parts.append(text(update, context, "stats_no_run"))
-    await reply(update, context, Html("\n".join(parts)))
     await audit(context, "stats", {}, gaps.total.contributions)
+    await reply(update, context, Html("\n".join(parts)))
 
 
 # -- /gaps --------------------------------------------------------------------------------
@@ -309,5 +333,5 @@ async def show_gaps(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.organisations, small)}" for o in gaps.overlaps[:20]] or ["—"]
     parts.append(text(update, context, "gaps_single"))
     parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.organisations, small)}" for o in gaps.single_partner[:20]] or ["—"]
-    await reply(update, context, Html("\n".join(parts)))
     await audit(context, "gaps", {"country": country}, gaps.total.contributions)
+    await reply(update, context, Html("\n".join(parts)))

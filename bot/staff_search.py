@@ -67,6 +67,9 @@ def parse_search(text: str, drivers: tuple[str, ...], organisations: set[str] | 
             words.append(token)
             continue
         key, value = match.group(1).lower(), match.group(2).strip()
+        if key not in FILTERS and key != "format" and not value:  # "Notes:" is a word, not a filter
+            words.append(token)
+            continue
         if allow_format and key == "format":
             if value.lower() not in ("csv", "md", "docx"):
                 raise FilterError(key, value, "filter_bad_format")

@@ -48,13 +48,13 @@ def driver_keys(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, ...]:
 
 
 def small_cell(context: ContextTypes.DEFAULT_TYPE) -> int:
-    return services(context).settings.small_cell
+    return services(context).evidence.settings.small_cell
 
 
 def cells(counts: Mapping[str, Count], small: int, names: Mapping[str, str] | None = None, limit: int = CELLS_SHOWN) -> Html:
     """``KE 12 · NP <5 · ...``: the largest ``limit`` cells, each under the small-cell rule."""
     names = names or {}
-    parts = [f"{escape(names.get(value, value))} {count.shown(small)}" for value, count in list(counts.items())[:limit]]
+    parts = [f"{escape(names.get(value, value))} {escape(count.shown(small))}" for value, count in list(counts.items())[:limit]]
     if len(counts) > limit:
         parts.append("…")
     return Html(" · ".join(parts) or "—")

@@ -26,18 +26,24 @@ from cli.output import emit_json, fail, progress, table  # noqa: E402
 USER_ERRORS: tuple[type[BaseException], ...] = (CorpusError,)
 
 
+# Errors of modules the CLI imports only when a command needs them: (module, class). An exception of
+# one of these classes can only have been raised if its module was imported, so none is imported here
+# (importing `bot.config` alone loads the whole bot, spaCy included: seconds on every failing command).
+LAZY_USER_ERRORS = (
+    ("alembic.util.exc", "CommandError"),  # a revision that does not exist, or a schema ahead of the code
+    ("analysis.embeddings", "EmbeddingModelError"),
+    ("analysis.index", "IndexUnavailable"),
+    ("bot.config", "BotConfigError"),
+)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from alembic.util.exc import CommandError  # a revision that does not exist, or a schema ahead of the code
-    from analysis.embeddings import EmbeddingModelError
-    from analysis.index import IndexUnavailable
     from pydantic import ValidationError
 
-    errors = USER_ERRORS + (EmbeddingModelError, IndexUnavailable, ValidationError, OSError, CommandError)
-    try:
-        from bot.config import BotConfigError
-    except ImportError:  # the bot's dependencies are optional for the CLI
-        return errors
-    return errors + (BotConfigError,)
+    loaded = tuple(
+        getattr(sys.modules[module], name) for module, name in LAZY_USER_ERRORS if module in sys.modules
+    )
+    return USER_ERRORS + (ValidationError, OSError) + loaded
 
 
 class LnobGroup(click.Group):
@@ -46,8 +52,12 @@ class LnobGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except _user_errors() as exc:
-            fail(_one_line(exc))
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # the project's own errors become one line; anything else is a bug
+            if isinstance(exc, _user_errors()):
+                fail(_one_line(exc))
+            raise
 
 
 def _one_line(exc: BaseException) -> str:
@@ -77,13 +87,10 @@ def cli(ctx: click.Context, data_dir: Path | None, database_url: str | None, chr
 def _quiet_libraries() -> None:
     for name in ("chromadb", "httpx", "sentence_transformers", "transformers", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:
-        pass
+    # By environment, not by importing transformers here: that import alone takes seconds, and every
+    # command (even `lnob stats`, which never loads the model) would pay for it.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def settings_of(ctx: click.Context, **extra) -> Settings:
@@ -248,21 +255,19 @@ def run_import(evidence, file: Path, spec, *, show_progress: bool = True) -> dic
     from corpus.importer import commit_plan, plan_import
 
     plan = plan_import(evidence.store, file, spec)
-    indexed = 0
-
-    def index_batch(stored, bar=None):
-        nonlocal indexed
-        indexed += evidence.index_ids([t.id for t in stored]).indexed
-        if bar is not None:
-            bar.update(len(stored))
-
+    # Store every row first (each batch one transaction: quick, and durable before the slow part), then
+    # embed and index the backlog in length-sorted batches; an interruption leaves rows pending, not lost.
     if show_progress and len(plan.drafts) > 256:
-        with progress(len(plan.drafts), "importing") as bar:
-            added = commit_plan(evidence.store, plan, on_batch=lambda s: index_batch(s, bar))
+        with progress(len(plan.drafts), "storing") as bar:
+            added = commit_plan(evidence.store, plan, on_batch=lambda stored: bar.update(len(stored)))
     else:
-        added = commit_plan(evidence.store, plan, on_batch=index_batch)
-    leftover = evidence.index_pending()
-    indexed += leftover.indexed
+        added = commit_plan(evidence.store, plan)
+    backlog = sum(evidence.store.status_counts()[s] for s in ("pending", "failed"))
+    if show_progress and backlog > 256:
+        with progress(backlog, "indexing") as bar:
+            indexed = evidence.index_pending(progress=bar.update).indexed
+    else:
+        indexed = evidence.index_pending().indexed
     return {
         "file": str(file),
         "source": plan.source,

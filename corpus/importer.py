@@ -274,4 +274,6 @@ def commit_plan(
         added += len(stored)
         if on_batch:
             on_batch(stored)
+    if added:
+        store.optimize()
     return added

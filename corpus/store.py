@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, insert, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -307,31 +307,63 @@ class CorpusStore:
         prepared = [self.prepare(d, max_chars) for d in drafts]
         profiles = [self._clean_profile(d.profile) for d in drafts]
         with session_scope(self.engine) as session:
-            org_ids: dict[str, int] = {}
-            for draft, testimony, profile in zip(drafts, prepared, profiles):
+            # Every lookup happens before the first add: a query after an add would flush (and insert)
+            # the batch one row at a time.
+            named = self._contributors_in(session, drafts, profiles)
+            for draft, testimony in zip(drafts, prepared):
                 if testimony.contributor_id is None and draft.contributor_ref:
-                    testimony.contributor_id = self._contributor_in(session, draft, profile).id
+                    testimony.contributor_id = named[self.pseudonym_for(draft.contributor_ref, draft.contributor_namespace)]
+            org_ids = {code: self._organisation_id(session, code) for code in {d.organisation for d in drafts if d.organisation}}
+            contributor_orgs = self._contributor_organisations(
+                session, {t.contributor_id for d, t in zip(drafts, prepared) if not d.organisation and t.contributor_id}
+            )
+            for draft, testimony in zip(drafts, prepared):
                 if draft.organisation:
-                    if draft.organisation not in org_ids:
-                        org_ids[draft.organisation] = self._organisation_id(session, draft.organisation)
                     testimony.organisation_id = org_ids[draft.organisation]
                 elif testimony.contributor_id is not None:
-                    contributor = session.get(Contributor, testimony.contributor_id)
-                    testimony.organisation_id = contributor.organisation_id if contributor else None
-                session.add(testimony)
+                    testimony.organisation_id = contributor_orgs.get(testimony.contributor_id)
+            session.add_all(prepared)
         return prepared
 
-    def _contributor_in(self, session: Session, draft: TestimonyDraft, profile: dict) -> Contributor:
-        """The contributor named by ``draft.contributor_ref``, created in ``session`` when new."""
-        alias = self.pseudonym_for(draft.contributor_ref, draft.contributor_namespace)
-        contributor = session.exec(select(Contributor).where(Contributor.pseudonym == alias)).first()
-        if contributor is None:
-            contributor = Contributor(pseudonym=alias, **profile)
-            if draft.organisation:
-                contributor.organisation_id = self._organisation_id(session, draft.organisation)
-            session.add(contributor)
+    @staticmethod
+    def _contributor_organisations(session: Session, contributor_ids: set[int]) -> dict[int, int | None]:
+        """Contributor id -> organisation id, in one query per 500."""
+        ids, found = list(contributor_ids), {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found.update(session.exec(select(Contributor.id, Contributor.organisation_id).where(Contributor.id.in_(chunk))).all())
+        return found
+
+    def _contributors_in(
+        self, session: Session, drafts: Sequence[TestimonyDraft], profiles: Sequence[dict]
+    ) -> dict[str, int]:
+        """Pseudonym -> contributor id for every ``contributor_ref`` of ``drafts``, the new ones created in
+        ``session`` with the profile of their first draft (one query and one flush per batch, not per row)."""
+        wanted: dict[str, tuple[TestimonyDraft, dict]] = {}
+        for draft, profile in zip(drafts, profiles):
+            if draft.contributor_id is None and draft.contributor_ref:
+                wanted.setdefault(self.pseudonym_for(draft.contributor_ref, draft.contributor_namespace), (draft, profile))
+        if not wanted:
+            return {}
+        aliases = list(wanted)
+        found: dict[str, int] = {}
+        for start in range(0, len(aliases), 500):
+            chunk = aliases[start : start + 500]
+            found.update(session.exec(select(Contributor.pseudonym, Contributor.id).where(Contributor.pseudonym.in_(chunk))).all())
+        created = []
+        for alias in aliases:
+            if alias not in found:
+                draft, profile = wanted[alias]
+                contributor = Contributor(pseudonym=alias, **{"groups": [], **profile})  # explicit: pydantic's
+                # default_factory=list costs a signature inspection per row
+                if draft.organisation:
+                    contributor.organisation_id = self._organisation_id(session, draft.organisation)
+                created.append(contributor)
+        if created:
+            session.add_all(created)
             session.flush()
-        return contributor
+            found.update((c.pseudonym, c.id) for c in created)
+        return found
 
     def existing_source_refs(self, source: str, refs: Iterable[str]) -> set[str]:
         """Which of ``refs`` are already stored for ``source`` (import idempotency)."""
@@ -601,13 +633,18 @@ class CorpusStore:
         """Cache vectors by text hash (existing entries are kept)."""
         if not vectors:
             return
-        existing = set(self.cached_embeddings(set(vectors), model))
+        digests, now = list(vectors), utcnow()
         with session_scope(self.engine) as session:
-            for digest, vector in vectors.items():
-                if digest in existing:
-                    continue
-                vector = np.asarray(vector, dtype=np.float32)
-                session.add(Embedding(text_hash=digest, model=model, dim=int(vector.shape[0]), vector=vector.tobytes()))
+            existing: set[str] = set()
+            for start in range(0, len(digests), 500):  # keys only: the vectors themselves are not needed here
+                chunk = digests[start : start + 500]
+                existing.update(session.exec(select(Embedding.text_hash).where(Embedding.model == model, Embedding.text_hash.in_(chunk))))
+            rows = [
+                {"text_hash": d, "model": model, "dim": int(v.shape[0]), "vector": v.tobytes(), "created_at": now}
+                for d, v in ((d, np.asarray(vectors[d], dtype=np.float32)) for d in digests if d not in existing)
+            ]
+            if rows:  # one executemany, without building an ORM object per vector
+                session.exec(insert(Embedding), params=rows)
 
 
 def _record(testimony: Testimony, contributor: Contributor | None, org_code: str | None) -> TestimonyRecord:

@@ -228,6 +228,7 @@ class FakeBotAPI:
         self.calls: list[tuple[str, dict]] = []
         self.errors: list[tuple[str, str]] = []
         self.commands: dict[str, list[dict]] = {}
+        self.chat_commands: dict[int, dict[str, list[dict]]] = {}  # chat id -> language -> menu (BotCommandScopeChat)
         self.files: dict[str, bytes] = {}
         self._updates: list[dict] = []
         self._update_ids = itertools.count(1)
@@ -422,11 +423,27 @@ class FakeBotAPI:
                 raise ApiError("Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise ApiError("Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands[params.get("language_code") or ""] = commands
+        self._command_table(params)[params.get("language_code") or ""] = commands
         return True
 
     async def _api_getMyCommands(self, params: dict) -> list[dict]:
-        return self.commands.get(params.get("language_code") or "", [])
+        return self._command_table(params).get(params.get("language_code") or "", [])
+
+    async def _api_deleteMyCommands(self, params: dict) -> bool:
+        self._command_table(params).pop(params.get("language_code") or "", None)
+        return True
+
+    def _command_table(self, params: dict) -> dict[str, list[dict]]:
+        """The menus of a scope: the default one (``commands``) or one chat's (``chat_commands[chat_id]``)."""
+        scope = params.get("scope") or {"type": "default"}
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        if scope.get("type") == "default":
+            return self.commands
+        if scope.get("type") == "chat":
+            chat = self._known_chat(scope)
+            return self.chat_commands.setdefault(chat.raw["id"], {})
+        raise ApiError(f"Bad Request: scope {scope.get('type')!r} is not supported by the fake server")
 
     async def _api_sendChatAction(self, params: dict) -> bool:
         self._known_chat(params)

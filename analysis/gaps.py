@@ -1,0 +1,211 @@
+"""Where the evidence is thin: counts by country, region, driver and group, small and empty cells, partners.
+
+    from analysis.gaps import compute_gaps
+    gaps = compute_gaps(evidence)            # or compute_gaps(evidence, country="NP")
+    gaps.thin_groups, gaps.absent_groups, gaps.overlaps, gaps.single_partner
+
+Every count is a pair: contributions and distinct contributors. A cell that
+rests on fewer than ``small_cell`` contributors (``settings.small_cell``) is
+shown as "<5" (:meth:`Count.shown`), never as its number, so nobody can be
+singled out from a breakdown. ``aggregate`` contributions count like any
+other: nothing here quotes a text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from corpus.store import TestimonyFilter, TestimonyRecord
+
+from analysis.drivers import Codebook
+from analysis.evidence import EvidenceBase
+
+# The self-identified groups of the contributor profile (the codes ``bot.profile.GROUPS`` offers;
+# tests/test_gaps.py checks the two lists are the same).
+GROUPS = (
+    "disability",
+    "ethnic_or_religious_minority",
+    "indigenous",
+    "migrant",
+    "refugee_or_displaced",
+    "rural_or_remote",
+    "older_person",
+    "youth",
+    "lgbtqi",
+    "living_in_poverty",
+    "other",
+)
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Count:
+    """Contributions and the distinct contributors behind them."""
+
+    contributions: int = 0
+    contributors: int = 0
+
+    def shown(self, small_cell: int = 5) -> str:
+        """The number of contributions as staff see it: "0", "<5" for a small cell, else the number."""
+        if not self.contributions:
+            return "0"
+        return str(self.contributions) if self.contributors >= small_cell else f"<{small_cell}"
+
+    def is_small(self, small_cell: int = 5) -> bool:
+        """Fewer than ``small_cell`` contributors (an empty cell included)."""
+        return self.contributors < small_cell
+
+
+def _person(record: TestimonyRecord) -> object:
+    """Who gave a contribution (a testimony without a contributor counts as its own person)."""
+    return record.contributor_id if record.contributor_id is not None else f"t:{record.id}"
+
+
+def count_of(records: Iterable[TestimonyRecord]) -> Count:
+    """The ``Count`` of a set of contributions."""
+    records = list(records)
+    return Count(len(records), len({_person(r) for r in records}))
+
+
+def count_by(
+    records: Iterable[TestimonyRecord], key: Callable[[TestimonyRecord], str | Iterable[str] | None]
+) -> dict[str, Count]:
+    """Counts per value of ``key`` (a record may give several values, e.g. its groups), largest first."""
+    contributions: dict[str, int] = defaultdict(int)
+    people: dict[str, set] = defaultdict(set)
+    for record in records:
+        values = key(record)
+        if values is None or isinstance(values, str):
+            values = [values or UNKNOWN]
+        for value in values:
+            contributions[value] += 1
+            people[value].add(_person(record))
+    counts = {value: Count(n, len(people[value])) for value, n in contributions.items()}
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1].contributions, kv[0])))
+
+
+BREAKDOWN_KEYS: dict[str, Callable[[TestimonyRecord], str | Iterable[str] | None]] = {
+    "country": lambda r: r.country,
+    "organisation": lambda r: r.organisation,
+    "gender": lambda r: r.gender,
+    "age_band": lambda r: r.age_band,
+    "group": lambda r: r.groups or ["none"],
+}
+
+
+def breakdowns(records: Sequence[TestimonyRecord], fields: Sequence[str] = tuple(BREAKDOWN_KEYS)) -> dict[str, dict[str, Count]]:
+    """The breakdowns of a theme or any set: by country, organisation, gender, age band and group."""
+    return {name: count_by(records, BREAKDOWN_KEYS[name]) for name in fields}
+
+
+@dataclass
+class ThemeOverlap:
+    """A theme and the partner organisations whose contributions are in it."""
+
+    theme_id: int
+    label: str
+    organisations: dict[str, Count]
+
+
+@dataclass
+class Gaps:
+    """The gaps and overlaps of the evidence in one scope (a country, or everything)."""
+
+    country: str | None
+    small_cell: int
+    total: Count
+    by_country: dict[str, Count]
+    by_region: dict[str, Count]
+    by_driver: dict[str, Count]
+    by_group: dict[str, Count]
+    drivers_by_place: dict[str, dict[str, Count]]
+    thin_groups: list[str] = field(default_factory=list)
+    absent_groups: list[str] = field(default_factory=list)
+    thin_regions: list[str] = field(default_factory=list)
+    thin_countries: list[str] = field(default_factory=list)
+    absent_drivers: list[str] = field(default_factory=list)
+    empty_place_drivers: list[tuple[str, str]] = field(default_factory=list)
+    overlaps: list[ThemeOverlap] = field(default_factory=list)
+    single_partner: list[ThemeOverlap] = field(default_factory=list)
+
+    def shown(self, count: Count) -> str:
+        """A count under this scope's small-cell rule."""
+        return count.shown(self.small_cell)
+
+
+def gaps_of(
+    records: Sequence[TestimonyRecord],
+    driver_of: Mapping[str, str | None],
+    theme_of: Mapping[str, int | None],
+    theme_labels: Mapping[int, str],
+    drivers: Sequence[str],
+    *,
+    small_cell: int = 5,
+    country: str | None = None,
+) -> Gaps:
+    """The gaps of ``records``: ``driver_of`` and ``theme_of`` map testimony ids to the primary driver and theme.
+
+    Regions are ``"KE/Turkana"`` so that a region name used in two countries
+    stays two regions. "Thin" means fewer than ``small_cell`` contributors,
+    "absent" none at all; groups come from the profile vocabulary, drivers
+    from the codebook, so what nobody spoke about is listed too.
+    """
+    primary = lambda r: driver_of.get(r.id) or UNKNOWN  # noqa: E731
+    by_group = count_by(records, lambda r: r.groups)
+    groups = {g: by_group.get(g, Count()) for g in (*GROUPS, *sorted(set(by_group) - set(GROUPS)))}
+    by_driver_found = count_by(records, primary)
+    by_driver = {d: by_driver_found.get(d, Count()) for d in drivers}
+    if UNKNOWN in by_driver_found:
+        by_driver[UNKNOWN] = by_driver_found[UNKNOWN]
+    by_country = count_by(records, lambda r: r.country)
+    by_region = count_by(records, lambda r: f"{r.country or UNKNOWN}/{r.region or UNKNOWN}")
+    place = (lambda r: r.country) if country is None else (lambda r: r.region)
+    per_place: dict[str, list[TestimonyRecord]] = defaultdict(list)
+    for record in records:
+        per_place[place(record) or UNKNOWN].append(record)
+    drivers_by_place = {
+        p: {d: c for d, c in count_by(members, primary).items()} for p, members in sorted(per_place.items())
+    }
+    gaps = Gaps(
+        country=country,
+        small_cell=small_cell,
+        total=count_of(records),
+        by_country=by_country,
+        by_region=by_region,
+        by_driver=by_driver,
+        by_group=groups,
+        drivers_by_place=drivers_by_place,
+        thin_groups=[g for g, c in groups.items() if 0 < c.contributors < small_cell],
+        absent_groups=[g for g, c in groups.items() if not c.contributions],
+        thin_regions=[p for p, c in by_region.items() if c.contributors < small_cell],
+        thin_countries=[p for p, c in by_country.items() if c.contributors < small_cell],
+        absent_drivers=[d for d in drivers if not by_driver[d].contributions],
+        empty_place_drivers=[(p, d) for p, cells in drivers_by_place.items() for d in drivers if d not in cells],
+    )
+    members: dict[int, list[TestimonyRecord]] = defaultdict(list)
+    for record in records:
+        theme_id = theme_of.get(record.id)
+        if theme_id is not None and theme_id in theme_labels:
+            members[theme_id].append(record)
+    for theme_id, theme_members in sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        organisations = count_by([r for r in theme_members if r.organisation], lambda r: r.organisation)
+        overlap = ThemeOverlap(theme_id, theme_labels[theme_id], organisations)
+        if len(organisations) >= 2:
+            gaps.overlaps.append(overlap)
+        elif len(organisations) == 1:
+            gaps.single_partner.append(overlap)
+    return gaps
+
+
+def compute_gaps(evidence: EvidenceBase, country: str | None = None) -> Gaps:
+    """The gaps of the whole evidence base, or of one country (then places are its regions)."""
+    country = country.upper() if country else None
+    records = evidence.store.records(where=TestimonyFilter(country=country) if country else None)
+    assignments = evidence.themes.assignments() if records else {}
+    driver_of = {tid: a.primary_driver for tid, a in assignments.items()}
+    theme_of = {tid: a.theme_id for tid, a in assignments.items()}
+    labels = {t.id: t.label for t in evidence.themes.themes()}
+    drivers = Codebook.load(evidence.settings.codebook_path).keys
+    return gaps_of(records, driver_of, theme_of, labels, drivers, small_cell=evidence.settings.small_cell, country=country)

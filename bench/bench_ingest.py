@@ -1,0 +1,117 @@
+"""Ingest throughput: end-to-end import against raw ``model.encode`` of the same texts.
+
+End to end means what ``lnob import`` does: read and validate the CSV, redact,
+commit in batches, embed (with the embedding cache) and add to the Chroma
+index, in a fresh temporary data dir. The baseline is the bare
+sentence-transformers ``model.encode`` of the same texts in the same process,
+with the same batch size. Target: ingest at least 0.75 of raw encode.
+
+    .venv/bin/python bench/bench_ingest.py [--file PATH] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_FILE = ROOT.parent / "shared" / "data" / "disaster-response" / "validation.csv"
+TARGET = 0.75
+
+
+def read_texts(path: Path, column: str) -> list[str]:
+    """The non-empty texts of ``column`` (what the import will accept, before dedup)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [row[column] for row in csv.DictReader(handle) if (row.get(column) or "").strip()]
+
+
+def raw_encode(texts: list[str], batch_size: int) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads of this process) for the bare model to encode ``texts``."""
+    from analysis.embeddings import load_model
+    from corpus.settings import BUNDLED_MODEL
+
+    model = load_model(BUNDLED_MODEL)
+    started, cpu = time.perf_counter(), time.process_time()
+    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def end_to_end(path: Path, column: str) -> tuple[float, float, dict]:
+    """Wall and CPU seconds for a full import into a fresh data dir, and the import report."""
+    from analysis.evidence import EvidenceBase
+    from cli.main import run_import
+    from corpus.db import make_engine, upgrade
+    from corpus.importer import ImportSpec
+    from corpus.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="lnob-bench-ingest-") as tmp:
+        settings = Settings(data_dir=Path(tmp), pseudonym_key="bench", _env_file=None)
+        upgrade(make_engine(settings.resolved_database_url))
+        evidence = EvidenceBase(settings)
+        evidence.index.count()  # open Chroma before the clock starts, as a running CLI would have
+        started, cpu = time.perf_counter(), time.process_time()
+        report = run_import(evidence, path, ImportSpec(text_col=column, default_language="en"), show_progress=False)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        report["encoded"] = evidence.embedder.encoded_count
+    return seconds, cpu, report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--column", default="message")
+    parser.add_argument("--repeat", type=int, default=2, help="alternate runs of each, report the best")
+    args = parser.parse_args()
+    if not args.file.exists():
+        print(f"skipped: {args.file} not found (the benchmark needs ../shared/data/disaster-response)")
+        return 0
+
+    import torch
+
+    from corpus.settings import Settings
+
+    batch_size = Settings(_env_file=None).embedding_batch_size
+    texts = read_texts(args.file, args.column)
+    print(f"file {args.file} ({len(texts)} non-empty messages), batch size {batch_size}, torch threads {torch.get_num_threads()}")
+    raw_encode(texts[:128], batch_size)  # load the model and warm up, outside both timings
+
+    raw_times, raw_cpus, ingest_times, ingest_cpus = [], [], [], []
+    for run in range(1, args.repeat + 1):
+        wall, cpu = raw_encode(texts, batch_size)
+        raw_times.append(wall)
+        raw_cpus.append(cpu)
+        seconds, cpu, report = end_to_end(args.file, args.column)
+        ingest_times.append(seconds)
+        ingest_cpus.append(cpu)
+        print(f"run {run}: raw encode {raw_times[-1]:.1f} s ({raw_cpus[-1]:.1f} CPU s), "
+              f"end-to-end import {seconds:.1f} s ({cpu:.1f} CPU s)")
+    n_raw, n_ingest = len(texts), report["added"]
+    print(
+        f"import: {report['rows']} rows, {report['added']} added, {len(report['bad_rows'])} refused, "
+        f"{report['indexed']} indexed, {report['encoded']} texts encoded"
+    )
+    print(f"raw model.encode   {n_raw:6d} texts  best {min(raw_times):7.1f} s  {n_raw / min(raw_times):6.1f} texts/s"
+          f"   best {min(raw_cpus):7.1f} CPU s  {n_raw / min(raw_cpus):6.1f} texts/CPU s")
+    print(f"end-to-end import  {n_ingest:6d} texts  best {min(ingest_times):7.1f} s  "
+          f"{n_ingest / min(ingest_times):6.1f} texts/s   best {min(ingest_cpus):7.1f} CPU s  "
+          f"{n_ingest / min(ingest_cpus):6.1f} texts/CPU s")
+    wall_ratio = (n_ingest / min(ingest_times)) / (n_raw / min(raw_times))
+    cpu_ratio = (n_ingest / min(ingest_cpus)) / (n_raw / min(raw_cpus))
+    print(f"ratio (wall) {wall_ratio:.2f}, ratio (CPU time, robust to other load on the machine) {cpu_ratio:.2f}; "
+          f"target >= {TARGET}: {'met' if min(wall_ratio, cpu_ratio) >= TARGET else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""Charts, quote exports and reports in chat: ``/chart``, ``/export``, ``/report``.
+
+Charts are PNG images (``analysis.reports`` draws them from the evidence);
+exports and reports are files written and registered by ``analysis.reports``
+(quote consent re-checked, redacted text only, provenance on every quote), then
+sent as documents. A report can take a while: it is written in the
+background, so the staff member can go on working meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from pathlib import Path
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from analysis.explore import theme_quotes
+from analysis.reports import (
+    EXPORT_FORMATS,
+    REPORT_FORMATS,
+    drivers_chart,
+    generate_report,
+    theme_month_chart,
+    themes_chart,
+    write_quotes,
+)
+from corpus.errors import CorpusError, NotFound
+
+from bot.messages import cut, reply
+from bot.services import services
+from bot.staff import audit, member, staff_services
+from bot.staff_search import ParsedSearch, find_quotes, parse_or_explain
+from bot.staff_views import buttons, rest_of_message, text, theme_id_arg
+
+log = logging.getLogger(__name__)
+
+EXPORT_QUOTES = 50  # quotes in a theme export
+SEARCH_EXPORT_RESULTS = 50
+CAPTION_CHARS = 1000
+
+
+# -- charts ---------------------------------------------------------------------------------
+
+async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/chart themes [COUNTRY]``, ``/chart drivers [COUNTRY]``, ``/chart theme ID``: a PNG image."""
+    args = [a for a in (context.args or [])]
+    kind = args[0].lower() if args else "themes"
+    evidence = services(context).evidence
+    country = args[1].upper() if len(args) > 1 and kind in ("themes", "drivers") else None
+    if country is not None and (len(country) != 2 or not country.isalpha()):
+        await reply(update, context, text(update, context, "usage_chart"))
+        return
+    if kind == "themes":
+        draw, params = (lambda: themes_chart(evidence, country)), {"chart": "themes", "country": country}
+    elif kind == "drivers":
+        draw, params = (lambda: drivers_chart(evidence, country)), {"chart": "drivers", "country": country}
+    elif kind == "theme" and len(args) > 1 and theme_id_arg(args[1]) is not None:
+        await send_theme_chart(update, context, theme_id_arg(args[1]))
+        return
+    else:
+        await reply(update, context, text(update, context, "usage_chart"))
+        return
+    png = await asyncio.to_thread(draw)
+    await audit(context, "chart", params, 1)
+    await _send_photo(update, context, png, text(update, context, f"chart_{kind}", scope=country or "—"))
+
+
+async def chart_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The chart button of ``/theme`` (data ``s:c:ID``): the theme by month."""
+    await update.callback_query.answer()
+    await send_theme_chart(update, context, int(update.callback_query.data.rsplit(":", 1)[1]))
+
+
+async def send_theme_chart(update: Update, context, theme_id: int) -> None:
+    try:
+        png = await asyncio.to_thread(theme_month_chart, services(context).evidence, theme_id)
+    except NotFound:
+        await reply(update, context, text(update, context, "theme_not_found", id=theme_id))
+        return
+    await audit(context, "chart", {"chart": "theme_by_month", "theme": theme_id}, 1)
+    await _send_photo(update, context, png, text(update, context, "chart_theme", id=theme_id))
+
+
+async def _send_photo(update: Update, context, png: bytes, caption: str) -> None:
+    await context.bot.send_photo(update.effective_chat.id, photo=io.BytesIO(png), caption=cut(caption, CAPTION_CHARS)[0])
+
+
+# -- exports --------------------------------------------------------------------------------
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/export ID [csv|md|docx]`` (a theme's quotes) or ``/export search TEXT [filters] [format:docx]``."""
+    args = context.args or []
+    if args and args[0].lower() == "search":
+        source = rest_of_message(update).split(maxsplit=1)
+        parsed = await parse_or_explain(update, context, source[1] if len(source) > 1 else "", allow_format=True)
+        if parsed is not None:
+            await _export_search(update, context, parsed, parsed.format or "csv")
+        return
+    theme_id = theme_id_arg(args[0]) if args else None
+    fmt = args[1].lower() if len(args) > 1 else "csv"
+    if theme_id is None or fmt not in EXPORT_FORMATS:
+        await reply(update, context, text(update, context, "usage_export"))
+        return
+    await _export_theme(update, context, theme_id, fmt)
+
+
+async def export_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The export button of ``/theme`` (data ``s:x:ID``): which format?"""
+    await update.callback_query.answer()
+    theme_id = int(update.callback_query.data.rsplit(":", 1)[1])
+    keyboard = InlineKeyboardMarkup(buttons([(fmt.upper(), f"s:xf:{theme_id}:{fmt}") for fmt in EXPORT_FORMATS]))
+    await reply(update, context, text(update, context, "export_choose", id=theme_id), keyboard)
+
+
+async def export_format_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A format button (data ``s:xf:ID:FORMAT``)."""
+    await update.callback_query.answer()
+    _, _, theme_id, fmt = update.callback_query.data.split(":")
+    await _export_theme(update, context, int(theme_id), fmt)
+
+
+async def export_search_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The export buttons under ``/search`` results (data ``s:xs:FORMAT``): the staff member's last search."""
+    await update.callback_query.answer()
+    last = staff_services(context).last_search.get(member(context).pseudonym)
+    if last is None:
+        await reply(update, context, text(update, context, "export_no_search"))
+        return
+    query, where = last
+    await _export_search(update, context, ParsedSearch(query, where), update.callback_query.data.rsplit(":", 1)[1])
+
+
+async def _export_theme(update: Update, context, theme_id: int, fmt: str) -> None:
+    evidence, staff = services(context).evidence, member(context)
+
+    def write():
+        theme = evidence.themes.theme(theme_id)
+        quotes = theme_quotes(evidence, theme_id, n=EXPORT_QUOTES)
+        return write_quotes(evidence, quotes, fmt, title=f"Theme {theme_id}: {theme.label}", kind="theme-quotes",
+                            params={"theme": theme_id}, created_by=f"staff:{staff.pseudonym[:12]}")
+
+    try:
+        path, registered = await asyncio.to_thread(write)
+    except NotFound:
+        await reply(update, context, text(update, context, "theme_not_found", id=theme_id))
+        return
+    count = len(registered.testimony_ids)
+    await audit(context, "export.theme", {"theme": theme_id, "format": fmt, "export": registered.id}, count)
+    await _send_file(update, context, path, text(update, context, "export_done", count=count, format=fmt.upper()))
+
+
+async def _export_search(update: Update, context, parsed: ParsedSearch, fmt: str) -> None:
+    evidence, staff = services(context).evidence, member(context)
+    searcher = await staff_services(context).current_searcher()
+
+    def write():
+        results = find_quotes(searcher, evidence, parsed, k=SEARCH_EXPORT_RESULTS)
+        return write_quotes(evidence, results, fmt, title=f"Search: {parsed.query}", kind="search",
+                            params=parsed.params(), created_by=f"staff:{staff.pseudonym[:12]}")
+
+    path, registered = await asyncio.to_thread(write)
+    count = len(registered.testimony_ids)
+    await audit(context, "export.search", {**parsed.params(), "format": fmt, "export": registered.id}, count)
+    await _send_file(update, context, path, text(update, context, "export_done", count=count, format=fmt.upper()))
+
+
+async def _send_file(update: Update, context, path: Path, caption: str) -> None:
+    with path.open("rb") as handle:
+        await context.bot.send_document(update.effective_chat.id, document=handle, filename=path.name,
+                                        caption=cut(caption, CAPTION_CHARS)[0])
+
+
+# -- reports --------------------------------------------------------------------------------
+
+async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/report COUNTRY|global [docx|md|html]``: written in the background, then sent as a document."""
+    args = context.args or []
+    scope = args[0] if args else ""
+    fmt = args[1].lower() if len(args) > 1 else "docx"
+    is_global = scope.lower() == "global"
+    if not scope or fmt not in REPORT_FORMATS or not (is_global or (len(scope) == 2 and scope.isalpha())):
+        await reply(update, context, text(update, context, "usage_report"))
+        return
+    country = None if is_global else scope.upper()
+    await reply(update, context, text(update, context, "report_started", scope=country or "global"))
+    context.application.create_task(_write_report(update, context, country, fmt), update=update)
+
+
+async def _write_report(update: Update, context, country: str | None, fmt: str) -> None:
+    evidence, staff = services(context).evidence, member(context)
+    try:
+        result = await asyncio.to_thread(generate_report, evidence, country, fmt,
+                                         created_by=f"staff:{staff.pseudonym[:12]}")
+    except CorpusError as exc:
+        await reply(update, context, text(update, context, "report_failed", reason=str(exc)))
+        return
+    caption = text(update, context, "report_done", scope=country or "global", quotes=result.quotes,
+                   sections=", ".join(result.sections), seconds=result.seconds)
+    await audit(context, "report", {"country": country, "format": fmt, "export": result.export_id}, result.quotes)
+    await _send_file(update, context, result.path, caption)
