@@ -18,25 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from corpus.store import TestimonyFilter, TestimonyRecord
+from corpus.vocabulary import GROUPS
 
 from analysis.drivers import Codebook
 from analysis.evidence import EvidenceBase
 
-# The self-identified groups of the contributor profile (the codes ``bot.profile.GROUPS`` offers;
-# tests/test_gaps.py checks the two lists are the same).
-GROUPS = (
-    "disability",
-    "ethnic_or_religious_minority",
-    "indigenous",
-    "migrant",
-    "refugee_or_displaced",
-    "rural_or_remote",
-    "older_person",
-    "youth",
-    "lgbtqi",
-    "living_in_poverty",
-    "other",
-)
 UNKNOWN = "unknown"
 
 

@@ -6,6 +6,7 @@ import unicodedata
 
 from corpus.errors import InvalidText
 from corpus.models import Kind
+from corpus.vocabulary import ISO_COUNTRIES
 
 ALLOWED_CONTROL = {"\n", "\t", "\r"}
 
@@ -46,7 +47,7 @@ def parse_country(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
     value = str(value).strip().upper()
-    if len(value) != 2 or not value.isalpha() or not value.isascii():
+    if value not in ISO_COUNTRIES:
         raise InvalidText(f"country {value!r} is not a two-letter ISO 3166 code such as NP or KE")
     return value
 
