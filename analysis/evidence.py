@@ -166,7 +166,10 @@ class EvidenceBase:
             self.store.mark_index_status(ids, IndexStatus.failed)
             return IndexReport(failed=len(ids), errors=[f"{exc.__class__.__name__}: {exc}"])
         self.store.mark_index_status(ids, IndexStatus.indexed)
-        self._assign_provisional(records, vectors)
+        try:
+            self._assign_provisional(records, vectors)
+        except Exception as exc:  # a convenience: the rows are stored and indexed whatever happens here
+            log.warning("provisional themes skipped (%s: %s)", exc.__class__.__name__, exc)
         return IndexReport(indexed=len(ids))
 
     def _assign_provisional(self, records: Sequence[TestimonyRecord], vectors: np.ndarray) -> None:

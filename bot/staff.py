@@ -108,6 +108,7 @@ def build_searcher(evidence: EvidenceBase) -> tuple[Searcher, int]:
     size = evidence.store.count_testimonies()
     searcher = Searcher(evidence)
     searcher.refresh()
+    searcher.warm()
     gc.unfreeze()  # the previous catalogue, once dropped, may be collected
     gc.collect()
     gc.freeze()

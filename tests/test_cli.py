@@ -172,24 +172,33 @@ def test_doctor_reports_a_mismatch_and_reindex_repairs_it(corpus):
     del collection, client
     chromadb.api.client.SharedSystemClient.clear_system_cache()
 
+    # And a backlog: two rows imported while the index (a Chroma server here) was down are stored, not lost.
+    late = data_dir.parent / "late.csv"
+    late.write_text("text\nThe ferry stopped running after the storm.\nOur cooperative lost its licence.\n",
+                    encoding="utf-8")
+    offline = lnob("--chroma-url", "http://127.0.0.1:1", "import", str(late), "--consent", "quote", "--json",
+                   data_dir=data_dir)
+    assert offline.returncode == 0, offline.stderr
+    assert (one_json(offline)["added"], one_json(offline)["indexed"], one_json(offline)["pending"]) == (2, 0, 2)
+
     broken = lnob("doctor", "--json", data_dir=data_dir)
     assert broken.returncode == 1
     report = one_json(broken)
-    assert (report["testimonies"], report["indexed_vectors"]) == (12, 12)
-    assert (report["missing_from_index"], report["orphans_in_index"], report["ok"]) == (1, 1, False)
+    assert (report["testimonies"], report["indexed_vectors"], report["pending"], report["failed"]) == (14, 12, 0, 2)
+    assert (report["missing_from_index"], report["orphans_in_index"], report["ok"]) == (3, 1, False)
 
     plain = lnob("doctor", data_dir=data_dir)
     assert plain.returncode == 1
-    assert "missing_from_index   1" in plain.stdout and "orphans_in_index     1" in plain.stdout
+    assert "missing_from_index   3" in plain.stdout and "orphans_in_index     1" in plain.stdout
     assert "run `lnob reindex`" in plain.stderr
 
     repaired = lnob("reindex", "--json", data_dir=data_dir)
     assert repaired.returncode == 0, repaired.stderr
-    assert one_json(repaired) == {"testimonies": 12, "indexed": 12, "failed": 0, "errors": []}
+    assert one_json(repaired) == {"testimonies": 14, "indexed": 14, "failed": 0, "errors": []}
     healthy = lnob("doctor", "--json", data_dir=data_dir)
     assert healthy.returncode == 0, healthy.stderr
     report = one_json(healthy)
-    assert (report["testimonies"], report["indexed_vectors"], report["pending"], report["failed"]) == (12, 12, 0, 0)
+    assert (report["testimonies"], report["indexed_vectors"], report["pending"], report["failed"]) == (14, 14, 0, 0)
     assert (report["missing_from_index"], report["orphans_in_index"], report["ok"]) == (0, 0, True)
 
 
