@@ -217,7 +217,12 @@ class Searcher:
         return moved / np.linalg.norm(moved)
 
     def warm(self) -> None:
-        """Build everything a search may need now (a long-running process does this off the hot path)."""
+        """Load every cached vector now, so every later search is scored exactly in memory.
+
+        A long-running process (the bot) does this off the hot path: at 100k
+        contributions a matrix product over the masked vectors beats the
+        vector index's filtered query (BENCHMARKS.md, "Staff in chat").
+        """
         self._catalogue_vectors()
 
     def _catalogue_vectors(self) -> np.ndarray:
@@ -235,7 +240,8 @@ class Searcher:
         return self._vectors
 
     def _semantic(self, vector: np.ndarray, depth: int, where: SearchFilter, mask: np.ndarray) -> list[str]:
-        if where.needs_catalogue:
+        if where.needs_catalogue or self._vectors is not None:
+            # filters the index cannot see, or a warm searcher: exact over the cached vectors
             return self._semantic_exact(vector, depth, mask)
         fetch = depth
         position = self.catalogue.position

@@ -83,3 +83,13 @@ def test_filter_that_matches_nothing_returns_empty(searcher):
 def test_unknown_mode_is_rejected(searcher):
     with pytest.raises(ValueError, match="search mode"):
         searcher.search("water", mode="magic")
+
+
+def test_warm_searcher_scores_exactly_and_agrees_with_the_index(searcher):
+    from analysis.search import Searcher
+
+    cold = [r.id for r in searcher.search("bribe to register a birth", k=3, mode="semantic")]
+    warm = Searcher(searcher.evidence)
+    warm.warm()
+    assert [r.id for r in warm.search("bribe to register a birth", k=3, mode="semantic")] == cold
+    assert {r.country for r in warm.search("water", k=10, where=SearchFilter(country="KE"))} <= {"KE"}
