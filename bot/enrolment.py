@@ -74,9 +74,13 @@ async def enrol(
 
 
 async def change_consent(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment, level: str) -> None:
-    """Record a new consent level for an existing contributor (applies to what they shared too)."""
+    """Record a new consent level for an existing contributor (applies to what they shared too).
+
+    Through the evidence base, so the vector index metadata follows and any
+    export that quoted them is rebuilt when they no longer allow quotes.
+    """
     svc = services(context)
-    await svc.write(svc.store.give_consent, enrolment.contributor_id, level, svc.bot_settings.notice_version)
+    await svc.write(svc.evidence.give_consent, enrolment.contributor_id, level, svc.bot_settings.notice_version)
 
 
 async def over_daily_limit(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment) -> bool:
