@@ -337,11 +337,9 @@ def main() -> int:
         "moves the catalogue out of the garbage collector's sight (`gc.freeze`): without that, full collections "
         "over its 100,000 records put the p95 of `/theme` at about 700 ms.",
         "",
-        "Over the target: searches with a filter only the in-memory catalogue can apply (driver, group, theme). "
-        "`Searcher._semantic` then over-fetches from Chroma (k up to 3,200, up to three queries, twice per hybrid "
-        "search because of the pseudo-relevance feedback), and a `VectorIndex.query` with a date filter reads "
-        "the matching ids from the database each time. The fix belongs in `analysis/search.py` (for example: when "
-        "the catalogue mask is selective, score the masked ids exactly on their cached vectors).",
+        "How: the bot's searcher is warmed after each rebuild (`Searcher.warm()`): every cached vector is held in "
+        "one matrix and each search is scored exactly on the rows its filters let through, instead of "
+        "over-fetching from Chroma.",
         "",
         "The query embedding is measured with one torch intra-op thread (`--torch-threads`, default 1): on this "
         "shared 2-core machine two threads made a single query embedding take 200 to 500 ms instead of 14 ms.",
