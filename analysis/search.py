@@ -19,6 +19,7 @@ from datetime import datetime
 import numpy as np
 
 from corpus.curation import CurationStore
+from corpus.store import TestimonyRecord
 
 from analysis.evidence import EvidenceBase
 from analysis.index import date_key
@@ -86,6 +87,21 @@ class SearchResult:
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
+
+    @classmethod
+    def of(cls, record: TestimonyRecord, score: float, **extra) -> "SearchResult":
+        """The result view of a stored testimony (its redacted text only) with provenance."""
+        return cls(
+            id=record.id,
+            score=score,
+            text=record.text,
+            kind=record.kind,
+            country=record.country,
+            organisation=record.organisation,
+            language=record.language,
+            date=record.created_at.date().isoformat(),
+            **({"drivers": list(record.self_drivers)} | extra),
+        )
 
 
 class Catalogue:
@@ -292,15 +308,9 @@ class Searcher:
         record = self.catalogue.records[tid]
         position = self.catalogue.position[tid]
         theme = int(self.catalogue.theme[position])
-        return SearchResult(
-            id=record.id,
-            score=round(score, 5),
-            text=record.text,
-            kind=record.kind,
-            country=record.country,
-            organisation=record.organisation,
-            language=record.language,
-            date=record.created_at.date().isoformat(),
+        return SearchResult.of(
+            record,
+            round(score, 5),
             drivers=list(self.catalogue.drivers[position]) or list(record.self_drivers),
             theme_id=theme if theme >= 0 else None,
             semantic_rank=semantic.index(tid) + 1 if tid in semantic else None,
@@ -313,17 +323,7 @@ def semantic_search(evidence: EvidenceBase, query: str, k: int = 10, where: Sear
     hits = evidence.index.query(evidence.query_vector(query), k, (where or SearchFilter()).index_where())
     records = {r.id: r for r in evidence.store.records([h.id for h in hits])}
     return [
-        SearchResult(
-            id=r.id,
-            score=round(h.score, 4),
-            text=r.text,
-            kind=r.kind,
-            country=r.country,
-            organisation=r.organisation,
-            language=r.language,
-            date=r.created_at.date().isoformat(),
-            drivers=list(r.self_drivers),
-        )
+        SearchResult.of(r, round(h.score, 4))
         for h in hits
         if (r := records.get(h.id)) is not None and r.quotable
     ]
