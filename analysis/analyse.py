@@ -27,6 +27,19 @@ from analysis.themes import ThemeModel
 
 Step = Callable[[str], None]
 
+# The stages ``Analysis.run`` reports to its ``step`` callback, in order (callers may show "3/9").
+STAGES = (
+    "indexing the backlog",
+    "reading the corpus",
+    "embedding (cached)",
+    "clustering",
+    "matching themes",
+    "re-applying curation",
+    "keywords",
+    "drivers",
+    "saving",
+)
+
 
 @dataclass
 class AnalysisReport:

@@ -16,7 +16,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from analysis.analyse import Analysis, AnalysisReport
+from analysis.analyse import STAGES, Analysis, AnalysisReport
 from corpus.errors import CorpusError
 
 from bot.messages import reply
@@ -153,7 +153,9 @@ async def _run_analysis(update: Update, context, progress: Message) -> None:
                 log.info("progress message not edited (%s)", type(exc).__name__)
 
     def step(name: str) -> None:  # called on the analysis thread
-        message = text(update, context, "recluster_step", step=name)
+        # the stage as "3/9": language-neutral, where the stage names themselves are English
+        position = f"{STAGES.index(name) + 1}/{len(STAGES)}" if name in STAGES else "…"
+        message = text(update, context, "recluster_step", step=position)
         pending.append(asyncio.run_coroutine_threadsafe(edit(message), loop))
 
     try:

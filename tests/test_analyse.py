@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from analysis.analyse import Analysis
+from analysis.analyse import STAGES, Analysis
 from analysis.curation import Curator
 from analysis.evidence import EvidenceBase
 from analysis.explore import list_themes, theme_detail, theme_quotes
@@ -103,7 +103,9 @@ def test_reanalysis_keeps_ids_and_staff_labels(evidence):
     before = {t["id"]: t["size"] for t in list_themes(evidence)}
     renamed = next(iter(before))
     Curator(evidence).rename(renamed, "Water far from home")
-    report = Analysis(evidence, random_state=0).run()
+    stages: list[str] = []
+    report = Analysis(evidence, random_state=0).run(stages.append)
+    assert tuple(stages) == STAGES
     after = {t["id"]: t for t in list_themes(evidence)}
     assert set(after) == set(before)
     assert report.changes["new"] == [] and report.changes["gone"] == []
