@@ -58,6 +58,7 @@ class StaffServices:
     last_search: dict[str, tuple[str, Any]] = field(default_factory=dict)  # pseudonym -> (query, filter)
     _searcher_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _rebuilding: asyncio.Task | None = None
+    _forgotten: set[str] = field(default_factory=set)  # hidden this run: kept out of every rebuilt catalogue too
 
     @property
     def reclustering(self) -> bool:
@@ -84,17 +85,26 @@ class StaffServices:
             self._rebuilding = asyncio.get_running_loop().create_task(self._rebuild())
 
     async def _rebuild(self) -> None:
-        self.searcher, self.searcher_size = await asyncio.to_thread(build_searcher, self.services.evidence)
+        searcher, size = await asyncio.to_thread(build_searcher, self.services.evidence)
+        # a rebuild that began before a /hide read the hidden set without it
+        for testimony_id in self._forgotten:
+            _unquote(searcher, testimony_id)
+        self.searcher, self.searcher_size = searcher, size
         self.searcher_checked = time.monotonic()
 
     def forget_quote(self, testimony_id: str) -> None:
         """A hidden quote leaves search at once (the rebuild that follows makes it permanent)."""
-        if self.searcher is not None and self.searcher._catalogue is not None:
-            catalogue = self.searcher._catalogue
-            position = catalogue.position.get(testimony_id)
-            if position is not None:
-                catalogue.quotable[position] = False
+        self._forgotten.add(testimony_id)
+        if self.searcher is not None:
+            _unquote(self.searcher, testimony_id)
         self.refresh_searcher()
+
+
+def _unquote(searcher: Searcher, testimony_id: str) -> None:
+    """Take one testimony out of a built searcher's quotable set."""
+    catalogue = searcher._catalogue
+    if catalogue is not None and (position := catalogue.position.get(testimony_id)) is not None:
+        catalogue.quotable[position] = False
 
 
 def build_searcher(evidence: EvidenceBase) -> tuple[Searcher, int]:
