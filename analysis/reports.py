@@ -32,6 +32,7 @@ so the three formats always hold the same content.
 
 from __future__ import annotations
 
+import base64
 import csv
 import dataclasses
 import html
@@ -40,6 +41,7 @@ import logging
 import re
 import secrets
 import time
+import zipfile
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -137,8 +139,8 @@ def render_markdown(title: str, blocks: Sequence[Block], chart_stem: str) -> tup
     return "\n".join(lines).rstrip() + "\n", files
 
 
-def render_html(title: str, blocks: Sequence[Block], chart_stem: str) -> tuple[str, dict[str, bytes]]:
-    """A standalone HTML page and the chart files (name -> PNG) it shows, to be written next to it."""
+def render_html(title: str, blocks: Sequence[Block]) -> str:
+    """A standalone HTML page: the charts are inside it (``data:`` URIs), so the one file travels whole."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -153,7 +155,6 @@ def render_html(title: str, blocks: Sequence[Block], chart_stem: str) -> tuple[s
         "</head><body>",
         f"<h1>{e(title)}</h1>",
     ]
-    files: dict[str, bytes] = {}
     for block in blocks:
         if isinstance(block, Heading):
             level = min(block.level + 1, 6)
@@ -170,11 +171,10 @@ def render_html(title: str, blocks: Sequence[Block], chart_stem: str) -> tuple[s
             text = e(block.text).replace("\n", "<br>")
             parts.append(f'<blockquote><p>{text}</p><p class="provenance">{e(block.provenance)}</p></blockquote>')
         elif isinstance(block, Chart):
-            name = f"{chart_stem}-{block.name}.png"
-            files[name] = block.png
-            parts.append(f'<figure><img src="{e(name)}" alt="{e(block.caption)}"><figcaption>{e(block.caption)}</figcaption></figure>')
+            source = "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
+            parts.append(f'<figure><img src="{source}" alt="{e(block.caption)}"><figcaption>{e(block.caption)}</figcaption></figure>')
     parts.append("</body></html>")
-    return "\n".join(parts) + "\n", files
+    return "\n".join(parts) + "\n"
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -590,9 +590,10 @@ def generate_report(
     companions: list[Path] = []
     if fmt == "docx":
         write_docx(report.title, report.blocks, path)
+    elif fmt == "html":
+        path.write_text(render_html(report.title, report.blocks), encoding="utf-8")
     else:
-        render = render_markdown if fmt == "md" else render_html
-        text, files = render(report.title, report.blocks, path.stem)
+        text, files = render_markdown(report.title, report.blocks, path.stem)
         for name, png in files.items():
             (exports_dir / name).write_bytes(png)
             companions.append(exports_dir / name)
@@ -612,6 +613,23 @@ def generate_report(
         files=companions,
         seconds=round(time.perf_counter() - started, 2),
     )
+
+
+def report_package(result: ReportResult) -> tuple[str, bytes]:
+    """The report as one file to hand over (a chat document, a download): its name and bytes.
+
+    DOCX and HTML reports carry their charts inside them and go as they are; a
+    Markdown report links to chart files beside it, so it goes as a zip of the
+    report and its charts (the links still work once unpacked). The zip is made
+    in memory: nothing more is written that an erasure would have to find.
+    """
+    if not result.files:
+        return result.path.name, result.path.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member in (result.path, *result.files):
+            archive.write(member, arcname=member.name)
+    return result.path.with_suffix(".zip").name, buffer.getvalue()
 
 
 def build_report(

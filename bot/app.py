@@ -44,7 +44,7 @@ from bot.contributor import PRE_CONSENT_STATES, contributor_conversation
 from bot.persistence import DatabasePersistence
 from bot.services import SERVICES, Services
 from bot.transport import bot_api_requests
-from bot.staff import add_staff_handlers
+from bot.staff import add_staff_handlers, start_staff, stop_staff
 
 log = logging.getLogger(__name__)
 
@@ -187,11 +187,13 @@ async def _on_start(application: Application) -> None:
         menu = [BotCommand(name, svc.texts(lang, f"cmd_{name}")) for name in COMMANDS]
         await application.bot.set_my_commands(menu, language_code=language)
     svc.indexer.start()
+    start_staff(application)
     log.info("bot started; contributions are indexed in the background")
 
 
 async def _on_stop(application: Application) -> None:
     services: Services = application.bot_data[SERVICES]
+    await stop_staff(application)
     await services.indexer.stop()
 
 

@@ -17,6 +17,7 @@ one of them writes an audit entry through :func:`audit`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -25,11 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from analysis.curation import Curator
 from analysis.evidence import EvidenceBase
 from analysis.search import Searcher
+from corpus.chatstate import ChatStateStore
 from corpus.staff import StaffMember, StaffStore, role_allows
 
 from bot.messages import language_of, say
@@ -40,6 +43,8 @@ log = logging.getLogger(__name__)
 STAFF_SERVICES = "staff"
 BUTTON_PREFIX = "s:"
 SEARCH_RECHECK_SECONDS = 60.0  # how often the corpus size is compared with the search catalogue's
+MENU_SCOPE = "staff_menu"  # bot_state scope of the staff menus set: pseudonym -> {"chat": id, "role": role}
+MENU_SWEEP_SECONDS = 60.0  # how often the menus of staff revoked elsewhere (the CLI, another run) are taken away
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
 
 
@@ -54,8 +59,10 @@ class StaffServices:
     searcher_size: int = -1
     searcher_checked: float = 0.0
     analysis: asyncio.Task | None = None
-    menus: dict[str, tuple[int, str]] = field(default_factory=dict)  # pseudonym -> (chat id, role), this run only
+    menu_store: ChatStateStore | None = None  # where the menus set survive a restart (sealed, scope MENU_SCOPE)
+    menus: dict[str, tuple[int, str]] = field(default_factory=dict)  # pseudonym -> (chat id, role) of menus set
     last_search: dict[str, tuple[str, Any]] = field(default_factory=dict)  # pseudonym -> (query, filter)
+    sweeper: asyncio.Task | None = None
     _searcher_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _rebuilding: asyncio.Task | None = None
     _forgotten: set[str] = field(default_factory=set)  # hidden this run: kept out of every rebuilt catalogue too
@@ -217,7 +224,11 @@ def menu_commands(role: str) -> list[str]:
 
 
 async def ensure_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, found: StaffMember) -> None:
-    """Set this staff chat's command menu once per run (and again when the role changed)."""
+    """Set this staff chat's command menu (once, and again when the role or the chat changed).
+
+    The menus set are kept, sealed, in ``bot_state``: after a restart the bot
+    neither sets them again nor forgets to take them away from someone revoked.
+    """
     staff = staff_services(context)
     chat_id = update.effective_chat.id
     if staff.menus.get(found.pseudonym) == (chat_id, found.role):
@@ -231,27 +242,77 @@ async def ensure_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, found:
         log.warning("could not set a staff menu (%s)", type(exc).__name__)
         return
     staff.menus[found.pseudonym] = (chat_id, found.role)
+    await _remember_menu(staff, found.pseudonym, {"chat": chat_id, "role": found.role})
+
+
+async def _remember_menu(staff: StaffServices, pseudonym: str, value: dict | None) -> None:
+    if staff.menu_store is not None:
+        await staff.services.write(staff.menu_store.apply, [(MENU_SCOPE, pseudonym, value)])
 
 
 def _drop_menu_of(staff: StaffServices, application: Application, pseudonym: str) -> None:
-    """Someone who had the staff menu in this run is staff no more: take the menu away."""
+    """Someone who has the staff menu is staff no more: take the menu away (in the background)."""
+    if pseudonym in staff.menus:
+        application.create_task(_take_menu_away(staff, application, pseudonym))
+
+
+async def _take_menu_away(staff: StaffServices, application: Application, pseudonym: str) -> None:
     entry = staff.menus.pop(pseudonym, None)
-    if entry is not None:
-        application.create_task(_delete_menu(application, entry[0]))
-
-
-async def _delete_menu(application: Application, chat_id: int) -> None:
+    if entry is None:
+        return
     try:
-        await application.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
-    except Exception as exc:
+        await application.bot.delete_my_commands(scope=BotCommandScopeChat(entry[0]))
+    except (BadRequest, Forbidden) as exc:  # the chat is gone or blocked the bot: no menu left to take
+        log.info("a staff menu could not be removed (%s); forgotten", type(exc).__name__)
+    except TelegramError as exc:  # the network: kept, the next sweep tries again
         log.warning("could not remove a staff menu (%s)", type(exc).__name__)
+        staff.menus.setdefault(pseudonym, entry)
+        return
+    await _remember_menu(staff, pseudonym, None)
 
 
 async def drop_menu(context: ContextTypes.DEFAULT_TYPE, pseudonym: str) -> None:
-    """After a revocation in chat: the revoked person's menu goes now if this run set it."""
-    entry = staff_services(context).menus.pop(pseudonym, None)
-    if entry is not None:
-        await _delete_menu(context.application, entry[0])
+    """After a revocation in chat: the revoked person's menu goes now."""
+    await _take_menu_away(staff_services(context), context.application, pseudonym)
+
+
+async def sweep_menus(application: Application) -> int:
+    """Take the menu away from everyone who has one but is no longer active staff; returns how many.
+
+    Catches revocations the bot did not see: by ``lnob staff revoke``, or
+    while it was not running.
+    """
+    staff: StaffServices = application.bot_data[STAFF_SERVICES]
+    holders = list(staff.menus)
+    active = await asyncio.to_thread(staff.store.active_among, holders)
+    gone = [pseudonym for pseudonym in holders if pseudonym not in active]
+    for pseudonym in gone:
+        await _take_menu_away(staff, application, pseudonym)
+    return len(gone)
+
+
+async def _sweep_menus_forever(application: Application, every: float) -> None:
+    while True:
+        try:
+            await sweep_menus(application)
+        except Exception:  # a database hiccup: try again at the next sweep
+            log.exception("staff menu sweep failed")
+        await asyncio.sleep(every)
+
+
+def start_staff(application: Application) -> None:
+    """At start: sweep the staff menus now and every ``MENU_SWEEP_SECONDS``."""
+    staff: StaffServices = application.bot_data[STAFF_SERVICES]
+    staff.sweeper = asyncio.get_running_loop().create_task(_sweep_menus_forever(application, MENU_SWEEP_SECONDS))
+
+
+async def stop_staff(application: Application) -> None:
+    staff: StaffServices = application.bot_data[STAFF_SERVICES]
+    if staff.sweeper is not None:
+        staff.sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await staff.sweeper
+        staff.sweeper = None
 
 
 # -- wiring ---------------------------------------------------------------------------
@@ -262,10 +323,14 @@ def add_staff_handlers(application: Application, group: int = 0) -> None:
 
     svc: Services = application.bot_data["services"]
     evidence = svc.evidence
+    key = evidence.settings.resolved_pseudonym_key
+    menu_store = ChatStateStore(evidence.store.engine, key)
     staff = StaffServices(
         services=svc,
-        store=StaffStore(evidence.store.engine, evidence.settings.resolved_pseudonym_key),
+        store=StaffStore(evidence.store.engine, key),
         curator=Curator(evidence),
+        menu_store=menu_store,
+        menus={alias: (kept["chat"], kept["role"]) for alias, kept in menu_store.load(MENU_SCOPE).items()},
     )
     application.bot_data[STAFF_SERVICES] = staff
     handlers = [join_handler()]

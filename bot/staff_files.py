@@ -23,6 +23,7 @@ from analysis.reports import (
     REPORT_FORMATS,
     drivers_chart,
     generate_report,
+    report_package,
     theme_month_chart,
     themes_chart,
     write_quotes,
@@ -176,7 +177,10 @@ async def _send_file(update: Update, context, path: Path, caption: str) -> None:
 # -- reports --------------------------------------------------------------------------------
 
 async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``/report COUNTRY|global [docx|md|html]``: written in the background, then sent as a document."""
+    """``/report COUNTRY|global [docx|md|html]``: written in the background, then sent as a document.
+
+    DOCX and HTML hold their charts; Markdown comes as a zip of the report and its chart images.
+    """
     args = context.args or []
     scope = args[0] if args else ""
     fmt = args[1].lower() if len(args) > 1 else "docx"
@@ -200,4 +204,6 @@ async def _write_report(update: Update, context, country: str | None, fmt: str) 
     caption = text(update, context, "report_done", scope=country or "global", quotes=result.quotes,
                    sections=", ".join(result.sections), seconds=result.seconds)
     await audit(context, "report", {"country": country, "format": fmt, "export": result.export_id}, result.quotes)
-    await _send_file(update, context, result.path, caption)
+    name, content = await asyncio.to_thread(report_package, result)
+    await context.bot.send_document(update.effective_chat.id, document=io.BytesIO(content), filename=name,
+                                    caption=cut(caption, CAPTION_CHARS)[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import JSON, Column
@@ -132,6 +133,17 @@ class StaffStore:
         with Session(self.engine) as session:
             member = session.exec(select(StaffMember).where(StaffMember.pseudonym == alias)).first()
         return member if member is not None and member.active else None
+
+    def active_among(self, pseudonyms: Iterable[str]) -> set[str]:
+        """Which of ``pseudonyms`` belong to active staff."""
+        wanted = list(pseudonyms)
+        if not wanted:
+            return set()
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(StaffMember.pseudonym).where(StaffMember.pseudonym.in_(wanted), StaffMember.revoked_at.is_(None))
+            )
+            return set(rows)
 
     def members(self, include_revoked: bool = False) -> list[tuple[StaffMember, str]]:
         """Staff with their organisation code, oldest first."""

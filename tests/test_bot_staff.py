@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,38 @@ async def test_invite_join_and_revoke(api, bot, corpus, staff_store):
     writer = staff(api, staff_store, "writer")
     assert "needs the admin role" in (await writer.say("/invite writer")).text
     assert "needs the analyst role" in (await writer.say("/rename 1 Something")).text
+
+
+async def test_a_menu_goes_when_staff_are_revoked_elsewhere(api, corpus, staff_store):
+    """Revoked by the CLI while the bot runs, or while it is down: the menu goes without the person writing."""
+    from bot.staff import sweep_menus
+
+    running, stopped = staff(api, staff_store, "writer"), staff(api, staff_store, "analyst")
+    async with running_bot(api, corpus.settings, corpus) as application:
+        await running.say("/help")
+        await stopped.say("/help")
+        assert api.chat_commands[running.chat_id][""] and api.chat_commands[stopped.chat_id][""]
+        staff_store.revoke(staff_store.find(running.id).id)  # as `lnob staff revoke` does
+        assert await sweep_menus(application) == 1  # what the bot does every MENU_SWEEP_SECONDS
+        assert not api.chat_commands[running.chat_id] and api.chat_commands[stopped.chat_id][""]
+    staff_store.revoke(staff_store.find(stopped.id).id)  # while the bot is down
+    calls = len(api.calls)
+    async with running_bot(api, corpus.settings, corpus):
+        await api.wait_for(lambda: not api.chat_commands[stopped.chat_id], timeout=30)  # swept at start
+        assert sum(1 for method, _ in api.calls[calls:] if method == "deleteMyCommands") == 1
+    calls = len(api.calls)
+    async with running_bot(api, corpus.settings, corpus):  # and forgotten: nothing is left to take away
+        await running.say("/help")
+        assert all(method != "deleteMyCommands" for method, _ in api.calls[calls:])
+
+
+async def test_a_menu_is_set_once_across_restarts(api, corpus, staff_store):
+    writer = staff(api, staff_store, "writer")
+    for _ in range(2):
+        async with running_bot(api, corpus.settings, corpus):
+            await writer.say("/themes")
+    scoped = [p for m, p in api.calls if m == "setMyCommands" and "chat" in str(p.get("scope"))]
+    assert len(scoped) == 1
 
 
 # -- exploring --------------------------------------------------------------------------------
@@ -322,8 +355,14 @@ async def test_a_country_report_is_generated_with_its_sections(api, bot, corpus,
     writer = staff(api, staff_store, "writer")
     assert "Writing the report for NP" in (await writer.say("/report NP md")).text
     report = await writer.next_reply(timeout=120)
-    assert report.document["file_name"].endswith(".md")
-    markdown = document_bytes(api, report).decode("utf-8")
+    assert report.document["file_name"].endswith(".zip")  # the Markdown and the charts it links to
+    with zipfile.ZipFile(io.BytesIO(document_bytes(api, report))) as archive:
+        names = archive.namelist()
+        (md_name,) = [n for n in names if n.endswith(".md")]
+        markdown = archive.read(md_name).decode("utf-8")
+        charts = [n for n in names if n.endswith(".png")]
+        assert len(charts) == 3 and all(archive.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in charts)
+    assert all(f"]({name})" in markdown for name in charts)
     assert markdown.startswith("# Leave No One Behind: evidence report for NP")
     for section in ("Method", "Summary", "Charts", "Gaps"):
         assert f"\n## {section}\n" in markdown and section in report.text
@@ -331,8 +370,14 @@ async def test_a_country_report_is_generated_with_its_sections(api, bot, corpus,
         assert f"\n### {subsection}\n" in markdown
     _check_quotes_file(corpus, markdown)
     assert "Write /report" in (await writer.say("/report Nepal")).text
-    (entry,) = staff_store.audit_entries(limit=5, action="report")
-    assert entry.params["country"] == "NP" and entry.result_size > 0
+    await writer.say("/report NP html")
+    page = await writer.next_reply(timeout=120)
+    assert page.document["file_name"].endswith(".html")
+    html = document_bytes(api, page).decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.count('<img src="data:image/png;base64,') == 3
+    entries = staff_store.audit_entries(limit=5, action="report")
+    assert [e.params["format"] for e in entries] == ["html", "md"]
+    assert all(e.params["country"] == "NP" and e.result_size > 0 for e in entries)
 
 
 # -- curation ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Shares the analysed demo corpus of ``tests/test_exports.py`` (built once per ses
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -151,9 +152,29 @@ def test_html_report(reports):
     assert content.startswith("<!DOCTYPE html>")
     for title in SECTIONS:
         assert f"<h2>{title}</h2>" in content
-    for chart in result.files:
-        assert f'<img src="{chart.name}"' in content and chart.exists()
+    assert result.files == []  # standalone: the charts are inside the page
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', content)
+    assert len(images) == 3
+    for image in images:
+        pixels = imread(io.BytesIO(base64.b64decode(image)), format="png")
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 400
     assert "<blockquote>" in content and "&lt;5" in content
+
+
+def test_a_report_package_is_one_file_with_its_charts(reports):
+    import zipfile
+
+    from analysis.reports import report_package
+
+    markdown = reports[(None, "md")]
+    name, content = report_package(markdown)
+    assert name == markdown.path.with_suffix(".zip").name
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert sorted(archive.namelist()) == sorted(p.name for p in (markdown.path, *markdown.files))
+        assert archive.read(markdown.path.name) == markdown.path.read_bytes()
+    for fmt in ("html", "docx"):
+        result = reports[(None, fmt)]
+        assert report_package(result) == (result.path.name, result.path.read_bytes())
 
 
 def test_docx_report_opens_with_its_sections_and_inline_charts(reports):
