@@ -22,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
+import uuid
 import warnings
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import TypeVar
 
 from telegram import Update
@@ -40,7 +42,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from analysis.evidence import EvidenceBase
-from corpus.chatstate import testimony_id_by_source_ref
+from corpus.chatstate import testimony_ids_by_source_ref
 from corpus.errors import InvalidText
 from corpus.store import TestimonyDraft
 from corpus.validation import clean_text
@@ -640,7 +642,8 @@ async def _typing_if_slow(update: Update, context: ContextTypes.DEFAULT_TYPE, wo
 
 
 def _store_draft(evidence: EvidenceBase, draft: dict, enrolment: Enrolment, language: str, ref_prefix: str) -> list[str]:
-    """Commit the draft's testimony and linked proposal (or the proposal alone); returns their ids.
+    """Commit the draft's testimony and linked proposal (or the proposal alone) in one transaction;
+    returns their ids.
 
     Each piece carries a source reference made of the pseudonym's prefix and
     the message id, so a step retried after a crash is not stored twice.
@@ -653,38 +656,34 @@ def _store_draft(evidence: EvidenceBase, draft: dict, enrolment: Enrolment, lang
         "consent_level": enrolment.level,
         "source": SOURCE,
     }
-    ids: list[str] = []
+    pieces: list[TestimonyDraft] = []
     parent_id = None
     if draft["kind"] == "testimony":
-        parent_id = _ingest_once(
-            evidence,
-            TestimonyDraft(
-                text=draft["story"],
-                kind="testimony",
-                self_drivers=list(draft.get("drivers", [])),
-                why_text=draft.get("why"),
-                source_ref=f"{ref_prefix}:{draft['story_msg']}",
-                **common,
-            ),
-        )
-        ids.append(parent_id)
+        parent_id = str(uuid.uuid4())
+        pieces.append(TestimonyDraft(
+            id=parent_id,
+            text=draft["story"],
+            kind="testimony",
+            self_drivers=list(draft.get("drivers", [])),
+            why_text=draft.get("why"),
+            source_ref=f"{ref_prefix}:{draft['story_msg']}",
+            **common,
+        ))
     if draft.get("proposal"):
-        proposal = TestimonyDraft(
+        pieces.append(TestimonyDraft(
             text=draft["proposal"],
             kind="proposal",
             parent_id=parent_id,
             source_ref=f"{ref_prefix}:{draft['proposal_msg']}",
             **common,
-        )
-        ids.append(_ingest_once(evidence, proposal))
-    return ids
-
-
-def _ingest_once(evidence: EvidenceBase, draft: TestimonyDraft) -> str:
-    existing = testimony_id_by_source_ref(evidence.store.engine, draft.source, draft.source_ref)
-    if existing:
-        return existing
-    return evidence.ingest(draft, index_now=False).id
+        ))
+    stored = testimony_ids_by_source_ref(evidence.store.engine, SOURCE, [p.source_ref for p in pieces])
+    if parent_id is not None and pieces[0].source_ref in stored:  # a retry: link to what is there
+        parent_id = stored[pieces[0].source_ref]
+        pieces = [replace(p, parent_id=parent_id) if p.kind == "proposal" else p for p in pieces]
+    new = [p for p in pieces if p.source_ref not in stored]
+    added = {t.source_ref: t.id for t in evidence.store.add_testimonies(new)} if new else {}
+    return [stored.get(p.source_ref) or added[p.source_ref] for p in pieces]
 
 
 async def _own_testimony(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment, prefix: str) -> str | None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from corpus.chatstate import contributions_since, organisation_code
+from corpus.chatstate import contributions_since
 from corpus.models import ConsentLevel, utcnow
 from corpus.store import CorpusStore
 
@@ -61,11 +61,9 @@ async def enrol(
     notice_version = svc.bot_settings.notice_version
 
     def work() -> Enrolment:
-        code = organisation_code(svc.store.engine, organisation_id) if organisation_id else None
-        contributor = svc.store.get_or_create_contributor(
-            update.effective_user.id, organisation=code, language=language
+        contributor, _ = svc.store.enrol(
+            update.effective_user.id, level, notice_version, organisation_id=organisation_id, language=language
         )
-        svc.store.give_consent(contributor.id, level, notice_version)
         return Enrolment(contributor.id, level, contributor.country, contributor.region)
 
     enrolment = await svc.write(work)

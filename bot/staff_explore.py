@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from analysis.evidence import EvidenceBase
-from analysis.explore import list_themes, theme_members, theme_quotes, theme_row, unthemed_count
+from analysis.explore import list_themes, theme_quotes, theme_row, unthemed_count
 from analysis.gaps import Count, breakdowns, compute_gaps, count_of
 from analysis.quotes import Quote
 from analysis.reports import QUOTE_CANDIDATES

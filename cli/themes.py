@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from cli.output import emit_json, fail, table
+from cli.output import emit_json, table
 
 
 def register(cli: click.Group, settings_of, open_evidence) -> None:

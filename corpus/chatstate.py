@@ -18,9 +18,8 @@ The bot decides what is worth keeping: nothing at all is written for a person
 before they consent (see ``bot.persistence``).
 
 This module also holds the small read queries the bot needs beyond
-``CorpusStore``: contributions in a time window (flood control), an
-organisation's code by id (deep-link attribution) and a testimony by its
-source reference (a retried message is not stored twice).
+``CorpusStore``: contributions in a time window (flood control) and a
+testimony by its source reference (a retried message is not stored twice).
 """
 
 from __future__ import annotations
@@ -34,16 +33,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from corpus.db import session_scope
-from corpus.models import Organisation, Testimony, utcnow
+from corpus.models import Testimony, utcnow
 
 log = logging.getLogger(__name__)
 
 _IV_BYTES = 16
+_UPSERT_ROWS = 200  # rows per INSERT statement (4 parameters each; well under SQLite's limit)
 
 
 class BotState(SQLModel, table=True):
@@ -96,6 +95,19 @@ class Sealer:
         return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
 
 
+def _upsert(connection, table, rows: list[dict[str, Any]]):
+    """``INSERT ... ON CONFLICT (scope, ref) DO UPDATE`` for SQLite and PostgreSQL."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.scope, table.c.ref],
+        set_={"sealed": statement.excluded.sealed, "updated_at": statement.excluded.updated_at},
+    )
+
+
 class ChatStateStore:
     """Reads and writes sealed bot state rows; a value of ``None`` deletes a row."""
 
@@ -132,25 +144,34 @@ class ChatStateStore:
         return json.loads(self.sealer.open(row.sealed))["v"]
 
     def apply(self, changes: Iterable[tuple[str, str, Any | None]]) -> None:
-        """Write ``(scope, key, value)`` changes in order, in one transaction; ``None`` deletes."""
-        with session_scope(self.engine) as session:
-            for scope, key, value in changes:
-                ref = self.sealer.ref(scope, key)
-                row = session.get(BotState, (scope, ref))
-                if value is None:
-                    if row is not None:
-                        session.delete(row)
-                        session.flush()
-                    continue
-                plaintext = json.dumps({"k": key, "v": value}, sort_keys=True, separators=(",", ":"))
-                sealed = self.sealer.seal(plaintext.encode())
-                if row is None:
-                    session.add(BotState(scope=scope, ref=ref, sealed=sealed))
-                    session.flush()
-                elif row.sealed != sealed:
-                    row.sealed = sealed
-                    row.updated_at = utcnow()
-                    session.add(row)
+        """Write ``(scope, key, value)`` changes in one transaction; ``None`` deletes; for a key
+        named twice the later change wins.
+
+        Plain SQL statements rather than ORM objects (a delete per scope and one
+        upsert for all the rest): this runs after nearly every update the bot
+        handles, on its single database writer thread.
+        """
+        final: dict[tuple[str, str], tuple[str, Any | None]] = {}
+        for scope, key, value in changes:
+            final[(scope, self.sealer.ref(scope, key))] = (key, value)
+        gone: dict[str, list[str]] = {}
+        kept: list[dict[str, Any]] = []
+        now = utcnow()
+        for (scope, ref), (key, value) in final.items():
+            if value is None:
+                gone.setdefault(scope, []).append(ref)
+            else:
+                kept.append({"scope": scope, "ref": ref, "sealed": self._seal(key, value), "updated_at": now})
+        table = BotState.__table__
+        with self.engine.begin() as connection:
+            for scope, refs in gone.items():
+                connection.execute(delete(table).where(table.c.scope == scope, table.c.ref.in_(refs)))
+            for start in range(0, len(kept), _UPSERT_ROWS):
+                connection.execute(_upsert(connection, table, kept[start:start + _UPSERT_ROWS]))
+
+    def _seal(self, key: str, value: Any) -> str:
+        plaintext = json.dumps({"k": key, "v": value}, sort_keys=True, separators=(",", ":"))
+        return self.sealer.seal(plaintext.encode())
 
     def count(self, scope: str | None = None) -> int:
         """How many rows are kept (in ``scope``, or in all scopes)."""
@@ -176,15 +197,12 @@ def contributions_since(engine: Engine, contributor_id: int, since: datetime) ->
         return int(session.exec(statement).one())
 
 
-def organisation_code(engine: Engine, organisation_id: int) -> str | None:
-    """The code of the organisation with this id, or None."""
+def testimony_ids_by_source_ref(engine: Engine, source: str, source_refs: Iterable[str]) -> dict[str, str]:
+    """Source reference -> id of the testimonies already stored from these references (so that a
+    retried message is not stored twice)."""
+    refs = list(source_refs)
+    if not refs:
+        return {}
+    statement = select(Testimony.source_ref, Testimony.id).where(Testimony.source == source, Testimony.source_ref.in_(refs))
     with Session(engine) as session:
-        organisation = session.get(Organisation, organisation_id)
-        return organisation.code if organisation else None
-
-
-def testimony_id_by_source_ref(engine: Engine, source: str, source_ref: str) -> str | None:
-    """The id of the testimony stored from ``source_ref`` (so a retried message is not stored twice), or None."""
-    statement = select(Testimony.id).where(Testimony.source == source, Testimony.source_ref == source_ref)
-    with Session(engine) as session:
-        return session.exec(statement).first()
+        return dict(session.exec(statement).all())

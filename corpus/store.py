@@ -7,6 +7,7 @@ committed in its own transaction before anyone acknowledges it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -61,6 +62,7 @@ class TestimonyDraft:
     contributor_ref: str | None = None
     contributor_namespace: str = "import"
     profile: dict = field(default_factory=dict)
+    id: str | None = None  # chosen by the caller (to link a proposal in the same batch); else a new UUID
 
 
 @dataclass(frozen=True)
@@ -187,18 +189,38 @@ class CorpusStore:
         **profile,
     ) -> Contributor:
         """The contributor for ``external_id``, created with ``profile`` when new."""
-        alias = self.pseudonym_for(external_id, namespace)
         with session_scope(self.engine) as session:
-            contributor = session.exec(select(Contributor).where(Contributor.pseudonym == alias)).first()
-            if contributor:
-                return contributor
-            contributor = Contributor(pseudonym=alias, **self._clean_profile(profile))
-            if organisation:
-                contributor.organisation_id = self._organisation_id(session, organisation)
-            session.add(contributor)
-            session.flush()
-            session.refresh(contributor)
+            organisation_id = self._organisation_id(session, organisation) if organisation else None
+            return self._contributor_in(session, external_id, namespace, organisation_id, profile)
+
+    def enrol(
+        self,
+        external_id: str | int,
+        level: ConsentLevel | str,
+        text_version: str,
+        namespace: str = "telegram",
+        *,
+        organisation_id: int | None = None,
+        **profile,
+    ) -> tuple[Contributor, Consent]:
+        """The contributor for ``external_id`` (created when new) with consent at ``level``, in one transaction."""
+        with session_scope(self.engine) as session:
+            contributor = self._contributor_in(session, external_id, namespace, organisation_id, profile)
+            return contributor, self._consent_in(session, contributor.id, level, text_version)
+
+    def _contributor_in(
+        self, session: Session, external_id: str | int, namespace: str, organisation_id: int | None, profile: dict
+    ) -> Contributor:
+        alias = self.pseudonym_for(external_id, namespace)
+        contributor = session.exec(select(Contributor).where(Contributor.pseudonym == alias)).first()
+        if contributor:
             return contributor
+        contributor = Contributor(pseudonym=alias, **self._clean_profile(profile))
+        contributor.organisation_id = organisation_id
+        session.add(contributor)
+        session.flush()
+        session.refresh(contributor)
+        return contributor
 
     def get_contributor(self, contributor_id: int) -> Contributor:
         """The contributor with this id, or ``NotFound``."""
@@ -245,22 +267,24 @@ class CorpusStore:
 
     def give_consent(self, contributor_id: int, level: ConsentLevel | str, text_version: str) -> Consent:
         """Record consent at ``level`` to notice ``text_version``; an earlier consent is withdrawn."""
+        with session_scope(self.engine) as session:
+            return self._consent_in(session, contributor_id, level, text_version)
+
+    @staticmethod
+    def _consent_in(session: Session, contributor_id: int, level: ConsentLevel | str, text_version: str) -> Consent:
         level = ConsentLevel(level)
         now = utcnow()
-        with session_scope(self.engine) as session:
-            session.exec(
-                update(Consent)
-                .where(Consent.contributor_id == contributor_id, Consent.withdrawn_at.is_(None))
-                .values(withdrawn_at=now)
-            )
-            consent = Consent(contributor_id=contributor_id, level=level, text_version=text_version, given_at=now)
-            session.add(consent)
-            session.exec(
-                update(Testimony).where(Testimony.contributor_id == contributor_id).values(consent_level=level)
-            )
-            session.flush()
-            session.refresh(consent)
-            return consent
+        session.exec(
+            update(Consent)
+            .where(Consent.contributor_id == contributor_id, Consent.withdrawn_at.is_(None))
+            .values(withdrawn_at=now)
+        )
+        consent = Consent(contributor_id=contributor_id, level=level, text_version=text_version, given_at=now)
+        session.add(consent)
+        session.exec(update(Testimony).where(Testimony.contributor_id == contributor_id).values(consent_level=level))
+        session.flush()
+        session.refresh(consent)
+        return consent
 
     def current_consent(self, contributor_id: int) -> Consent | None:
         """The consent in force for this contributor, or None."""
@@ -280,6 +304,7 @@ class CorpusStore:
         redacted = self.redactor.redact(text, language).text
         why = clean_text(draft.why_text, max_chars or self.settings.max_text_chars) if draft.why_text else None
         return Testimony(
+            id=draft.id or str(uuid.uuid4()),
             contributor_id=draft.contributor_id,
             kind=parse_kind(draft.kind),
             text=text,

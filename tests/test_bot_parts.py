@@ -145,6 +145,31 @@ def test_a_none_value_deletes_the_row(migrated_settings):
     assert states.count() == 1
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_state_changes_replace_and_delete_in_one_write(backend, migrated_settings, request):
+    if backend == "sqlite":
+        engine = make_engine(migrated_settings.resolved_database_url)
+    else:
+        engine = make_engine(request.getfixturevalue("postgres_url"))
+        upgrade(engine)
+    states = ChatStateStore(engine, b"secret")
+    states.apply([(USER_DATA, str(n), {"n": n}) for n in range(450)])  # more rows than one INSERT carries
+    assert states.count(USER_DATA) == 450
+    states.apply([
+        (USER_DATA, "1", {"n": "first"}),
+        (USER_DATA, "1", {"n": "second"}),  # the later change wins
+        (USER_DATA, "2", None),
+        (USER_DATA, "3", None),
+        (USER_DATA, "3", {"n": "back"}),  # deleted, then written again
+        ("conversation:c", "[7, 7]", "STORY"),
+        ("conversation:c", "[8, 8]", None),  # deleting what is not there is fine
+    ])
+    kept = states.load(USER_DATA)
+    assert len(kept) == 449 and kept["1"] == {"n": "second"} and "2" not in kept and kept["3"] == {"n": "back"}
+    assert states.load("conversation:c") == {"[7, 7]": "STORY"}
+    engine.dispose()
+
+
 @ASYNC
 async def test_persistence_keeps_nothing_before_consent(migrated_settings):
     engine = make_engine(migrated_settings.resolved_database_url)
@@ -191,6 +216,24 @@ def test_contributions_in_the_last_day_count_a_testimony_with_its_proposal_once(
     since = utcnow() - timedelta(days=1)
     assert contributions_since(store.engine, contributor.id, since) == 2
     assert contributions_since(store.engine, contributor.id, utcnow() + timedelta(minutes=1)) == 0
+
+
+def test_a_story_and_its_proposal_are_stored_together_and_once(evidence):
+    from bot.contributor import _store_draft
+    from bot.enrolment import Enrolment
+
+    contributor, _ = evidence.store.enrol(88, "quote", "v1", language="en")
+    enrolment = Enrolment(contributor.id, "quote", "KE", None)
+    draft = {"kind": "testimony", "story": "The clinic is two days away", "story_msg": 10, "why": "No road",
+             "drivers": ["geography"], "proposal": "A mobile clinic every month", "proposal_msg": 12}
+    story_id, proposal_id = _store_draft(evidence, draft, enrolment, "en", "abcd")
+    story, proposal = evidence.store.records([story_id, proposal_id])
+    assert (story.kind, proposal.kind, proposal.parent_id) == ("testimony", "proposal", story_id)
+    assert _store_draft(evidence, draft, enrolment, "en", "abcd") == [story_id, proposal_id]  # a retried step
+    alone = {"kind": "proposal", "proposal": "A mobile clinic every month", "proposal_msg": 20}
+    (alone_id,) = _store_draft(evidence, alone, enrolment, "en", "abcd")
+    assert evidence.store.records([alone_id])[0].parent_id is None
+    assert evidence.store.count_testimonies() == 3
 
 
 def test_the_bot_state_migration_upgrades_and_downgrades(settings):

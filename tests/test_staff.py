@@ -8,7 +8,6 @@ from click.testing import CliRunner
 from sqlmodel import Session, select
 
 from cli.main import cli
-from corpus.db import make_engine
 from corpus.errors import NotFound
 from corpus.staff import Invite, StaffError, StaffStore, role_allows
 

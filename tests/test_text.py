@@ -1,6 +1,5 @@
 """Per-language tokens: lemmas, stop words, placeholders, and fallbacks that never crash."""
 
-import random
 
 import pytest
 
