@@ -238,28 +238,15 @@ async def groups_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
 
 async def share(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """``/share``: ask for the story."""
-    refused = await _refusal(update, context)
-    if refused is not None:
-        return refused
-    _start_draft(context, "testimony")
-    await say(update, context, "ask_story")
-    return STORY
+    return await _begin(update, context, "testimony", "ask_story", STORY)
 
 
 async def story_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    text, message_id = await _incoming(update, context)
-    if not await text_acceptable(update, context, text):
-        return STORY
-    _draft(context).update(story=text, story_msg=message_id)
-    return await _ask_why(update, context)
+    return await _ask_why(update, context) if await _take(update, context, "story") else STORY
 
 
 async def why_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    text, message_id = await _incoming(update, context)
-    if not await text_acceptable(update, context, text):
-        return WHY
-    _draft(context).update(why=text, why_msg=message_id)
-    return await _ask_drivers(update, context)
+    return await _ask_drivers(update, context) if await _take(update, context, "why") else WHY
 
 
 async def why_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -290,11 +277,7 @@ async def drivers_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> st
 
 
 async def proposal_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    text, message_id = await _incoming(update, context)
-    if not await text_acceptable(update, context, text):
-        return PROPOSAL
-    _draft(context).update(proposal=text, proposal_msg=message_id)
-    return await _save(update, context)
+    return await _save(update, context) if await _take(update, context, "proposal") else PROPOSAL
 
 
 async def proposal_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -307,20 +290,31 @@ async def proposal_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """``/propose``: ask for a proposal, stored on its own."""
-    refused = await _refusal(update, context)
-    if refused is not None:
-        return refused
-    _start_draft(context, "proposal")
-    await say(update, context, "ask_proposal_only")
-    return PROPOSAL_ONLY
+    return await _begin(update, context, "proposal", "ask_proposal_only", PROPOSAL_ONLY)
 
 
 async def proposal_only_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    return await _save(update, context) if await _take(update, context, "proposal") else PROPOSAL_ONLY
+
+
+async def _begin(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, question: str, state: str) -> str:
+    """Start a draft of ``kind`` and ask ``question`` (unless the person may not contribute now)."""
+    refused = await _refusal(update, context)
+    if refused is not None:
+        return refused
+    _start_draft(context, kind)
+    await say(update, context, question)
+    return state
+
+
+async def _take(update: Update, context: ContextTypes.DEFAULT_TYPE, part: str) -> bool:
+    """Put the text just received into the draft as ``part`` (with its message id); False when
+    it was not acceptable (the person was told why and is asked again)."""
     text, message_id = await _incoming(update, context)
     if not await text_acceptable(update, context, text):
-        return PROPOSAL_ONLY
-    _draft(context).update(proposal=text, proposal_msg=message_id)
-    return await _save(update, context)
+        return False
+    _draft(context).update({part: text, f"{part}_msg": message_id})
+    return True
 
 
 # -- text sent outside a flow, and forwarded text ---------------------------------------
