@@ -222,6 +222,7 @@ class EvidenceBase:
             "failed": statuses["failed"],
             "missing_from_index": len(missing),
             "orphans_in_index": len(orphans),
+            "erased_vectors_in_index_files": self.index.residue(),
             "ok": not orphans and indexed_but_missing <= 0 and statuses["failed"] == 0 and statuses["pending"] == 0,
         }
 

@@ -32,10 +32,41 @@ from corpus.store import TestimonyRecord
 log = logging.getLogger(__name__)
 
 METADATA_KEYS = ("kind", "country", "organisation", "language", "consent", "date")
+RESIDUE_KEY = "lnob_erased_since_rebuild"  # collection metadata: deleted vectors Chroma's files may still hold
 
 
 class IndexUnavailable(RuntimeError):
     """The Chroma index (embedded folder or server) cannot be opened or reached."""
+
+
+class _Reopening:
+    """A Chroma collection that reopens itself by name when another process rebuilt it.
+
+    ``lnob reindex`` drops and recreates the collection; a running bot still
+    holds the old one, whose every call then fails with ``NotFoundError``.
+    Such a call reopens the collection and is tried once more, so the bot goes
+    on (searching what the rebuild has added so far) without a restart.
+    """
+
+    def __init__(self, open_collection: Callable[[], object]) -> None:
+        self._open = open_collection
+        self._collection = open_collection()
+
+    def __getattr__(self, name: str):
+        if not callable(getattr(self._collection, name)):
+            return getattr(self._collection, name)
+
+        def call(*args, **kwargs):
+            from chromadb.errors import NotFoundError
+
+            try:
+                return getattr(self._collection, name)(*args, **kwargs)
+            except NotFoundError:
+                log.info("the Chroma collection was rebuilt elsewhere; reopening it")
+                self._collection = self._open()
+                return getattr(self._collection, name)(*args, **kwargs)
+
+        return call
 
 
 @dataclass(frozen=True)
@@ -115,13 +146,14 @@ class VectorIndex:
         self.candidates = candidates  # where -> the ids that satisfy it (None: cannot tell)
         self.client = self._client(settings)
         try:
-            self.collection = self.client.get_or_create_collection(
-                settings.chroma_collection,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+            self.collection = _Reopening(self._open)
         except Exception as exc:
             raise IndexUnavailable(f"cannot open the Chroma collection {settings.chroma_collection!r}: {exc}") from exc
+
+    def _open(self):
+        return self.client.get_or_create_collection(
+            self.settings.chroma_collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
 
     @staticmethod
     def _client(settings: Settings):
@@ -166,18 +198,38 @@ class VectorIndex:
         if records:
             self.collection.update(ids=[r.id for r in records], metadatas=[metadata_for(r) for r in records])
 
-    def delete(self, ids: Sequence[str]) -> None:
-        """Remove these testimonies from the index (absent ids are ignored)."""
-        ids = list(ids)
+    def delete(self, ids: Sequence[str]) -> int:
+        """Remove these testimonies from the index (absent ids are ignored); returns how many it held.
+
+        A deleted vector is gone from every query and ``get`` at once, but
+        Chroma's files keep its bytes for a while (its write-ahead log until the
+        segment is next persisted, the HNSW graph's storage until a rebuild). The
+        collection's metadata counts such vectors (``RESIDUE_KEY``) until
+        :meth:`reset`, which ``lnob reindex`` calls, drops them for good.
+        """
+        ids, held = list(ids), 0
         for start in range(0, len(ids), 5000):
-            self.collection.delete(ids=ids[start : start + 5000])
+            chunk = ids[start : start + 5000]
+            held += len(self.collection.get(ids=chunk, include=[])["ids"])
+            self.collection.delete(ids=chunk)
+        if held:
+            self._set_residue(self.residue() + held)
+        return held
+
+    def residue(self) -> int:
+        """How many deleted vectors Chroma's files may still hold (until the next :meth:`reset`)."""
+        metadata = self.client.get_collection(self.settings.chroma_collection).metadata or {}
+        return int(metadata.get(RESIDUE_KEY, 0))
+
+    def _set_residue(self, count: int) -> None:
+        metadata = dict(self.client.get_collection(self.settings.chroma_collection).metadata or {})
+        metadata[RESIDUE_KEY] = count
+        self.collection.modify(metadata=metadata)
 
     def reset(self) -> None:
         """Drop and recreate the collection (before a full rebuild)."""
         self.client.delete_collection(self.settings.chroma_collection)
-        self.collection = self.client.get_or_create_collection(
-            self.settings.chroma_collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        self.collection = _Reopening(self._open)
 
     # -- reading --------------------------------------------------------------------
 

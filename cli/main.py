@@ -318,6 +318,9 @@ def doctor(ctx, as_json: bool):
             click.echo(f"{key:20} {value}")
         if not report["ok"]:
             click.echo("run `lnob reindex` to index the backlog and repair mismatches", err=True)
+        elif report["erased_vectors_in_index_files"]:
+            click.echo(f"{report['erased_vectors_in_index_files']} erased contributions' vectors are out of every "
+                       "search but may remain in the index files: `lnob reindex` removes them", err=True)
     if not report["ok"]:
         sys.exit(1)
 

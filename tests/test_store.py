@@ -279,6 +279,17 @@ def test_an_unreachable_index_keeps_the_testimony_and_reindex_picks_it_up(migrat
     assert healthy.embedder.encoded_count == 0
 
 
+def test_a_running_process_goes_on_after_another_rebuilt_the_index(evidence: EvidenceBase, migrated_settings: Settings):
+    """``lnob reindex`` while the bot runs: the bot's index reopens the new collection instead of failing."""
+    first = evidence.ingest(draft(CLINIC))
+    other = EvidenceBase(migrated_settings)  # as a second process would
+    other.reindex()
+    second = evidence.ingest(draft(BRIBE))  # written through the old handle
+    assert evidence.store.status_counts()["indexed"] == 2
+    assert evidence.index.ids() == other.index.ids() == {first.id, second.id}
+    assert semantic_search(evidence, "a bribe for a certificate", 1)[0].id == second.id
+
+
 # -- erasure ---------------------------------------------------------------------------
 
 
@@ -297,6 +308,8 @@ def test_erase_contributor_removes_every_copy(evidence: EvidenceBase, migrated_s
     hashes = {t.text_hash for t in (story, proposal, shared)}
     model = migrated_settings.embedding_model
     assert set(store.cached_embeddings(hashes, model)) == hashes
+    story_vector = store.cached_embeddings({story.text_hash}, model)[story.text_hash].tobytes()
+    assert evidence.index.residue() == 0
 
     removed = evidence.erase_contributor(leaving.id)
 
@@ -320,6 +333,13 @@ def test_erase_contributor_removes_every_copy(evidence: EvidenceBase, migrated_s
     store.engine.dispose()
     everything = file_bytes(migrated_settings.resolved_data_dir)
     assert b"Ramkumari" not in everything and b"embankment" not in everything
+    database = b"".join(p.read_bytes() for p in migrated_settings.resolved_data_dir.glob("lnob.sqlite3*"))
+    assert story_vector[:256] not in database
+    # Chroma's own files may keep the deleted vectors (never a text): counted, and gone after a rebuild
+    assert evidence.index.residue() == 3 and evidence.doctor()["erased_vectors_in_index_files"] == 3
+    evidence.reindex()
+    assert evidence.index.residue() == 0 and evidence.index.ids() == {other.id}
+    assert story_vector[:256] not in file_bytes(migrated_settings.resolved_data_dir)
 
 
 def test_erase_testimonies_takes_linked_proposals(evidence: EvidenceBase):
