@@ -247,12 +247,12 @@ class EvidenceBase:
         self._erase_exports(every)
         return removed
 
-    def _erase_exports(self, ids: Sequence[str]) -> None:
-        """Remove (and regenerate without them) the export files that quoted these testimonies."""
+    def _erase_exports(self, ids: Sequence[str], *, still_counted: bool = False) -> None:
+        """Remove (and regenerate without quoting them) the export files that quoted these testimonies."""
         if ids:
             from analysis.reports import erase_exports_for
 
-            erase_exports_for(self, ids)
+            erase_exports_for(self, ids, still_counted=still_counted)
 
     # -- consent --------------------------------------------------------------------
 
@@ -274,7 +274,7 @@ class EvidenceBase:
                 self.store.mark_index_status([r.id for r in indexed], IndexStatus.pending)
         if consent.level != "quote":
             # files already written may quote this person: rebuild them under the new consent
-            self._erase_exports([r.id for r in self.store.contributor_records(contributor_id)])
+            self._erase_exports([r.id for r in self.store.contributor_records(contributor_id)], still_counted=True)
         return consent
 
     # -- semantic search ------------------------------------------------------------

@@ -1136,16 +1136,18 @@ def _register(evidence: EvidenceBase, path: Path, companions: Sequence[Path], **
 # -- erasure ----------------------------------------------------------------------------
 
 
-def erase_exports_for(evidence: EvidenceBase, testimony_ids: Iterable[str]) -> list[Path]:
-    """Delete every export that quotes any of ``testimony_ids`` and rebuild it without them.
+def erase_exports_for(evidence: EvidenceBase, testimony_ids: Iterable[str], *, still_counted: bool = False) -> list[Path]:
+    """Delete every export that quotes any of ``testimony_ids`` and rebuild it without quoting them.
 
     Reports are regenerated with their parameters (country, format, number of
     quotes), once per set of parameters however many older copies there were;
     quote exports are rewritten with their remaining quotes (consent
-    re-checked). The erased ids are excluded explicitly, so this is safe to
-    call before or after the testimonies leave the store. A rebuild that
-    fails is logged and skipped: the files holding the erased words are gone
-    either way. Returns the paths deleted from disk.
+    re-checked). After an erasure the ids are excluded explicitly, so this is
+    safe to call before or after the testimonies leave the store. With
+    ``still_counted`` (the contributor now allows ``aggregate`` use only) the
+    rebuilt reports still count them in every number and only stop quoting
+    them. A rebuild that fails is logged and skipped: the files holding the
+    words are gone either way. Returns the paths deleted from disk.
     """
     ids = set(testimony_ids)
     if not ids:
@@ -1158,7 +1160,7 @@ def erase_exports_for(evidence: EvidenceBase, testimony_ids: Iterable[str]) -> l
         key = _rebuild_key(export)
         if key not in rebuilt:
             try:
-                rebuilt[key] = _regenerate(evidence, export, ids)
+                rebuilt[key] = _regenerate(evidence, export, ids, exclude=set() if still_counted else ids)
             except Exception:
                 log.exception("could not rebuild export %s (%s) after an erasure; it was removed", export.id, export.kind)
                 rebuilt[key] = None
@@ -1175,16 +1177,18 @@ def _rebuild_key(export: ExportFile) -> tuple:
     return ("export", export.id)
 
 
-def _regenerate(evidence: EvidenceBase, export: ExportFile, erased: set[str]) -> int | None:
-    """Write ``export`` again without ``erased``; returns the new export's id (None: nothing left to write)."""
+def _regenerate(evidence: EvidenceBase, export: ExportFile, unquoted: set[str], exclude: set[str]) -> int | None:
+    """Write ``export`` again quoting none of ``unquoted`` and leaving ``exclude`` out of every count;
+    returns the new export's id (None: nothing left to write)."""
     params = dict(export.params or {})
-    if export.kind == REPORT_KIND:
+    if export.kind == REPORT_KIND:  # quotes are chosen afresh, consent re-checked
         result = generate_report(evidence, params.get("country"), params.get("format", export.format),
-                                 n_quotes=int(params.get("n_quotes", 3)), created_by=export.created_by, exclude=erased)
+                                 n_quotes=int(params.get("n_quotes", 3)), created_by=export.created_by,
+                                 exclude=exclude)
         return result.export_id
-    remaining = [t for t in export.testimony_ids or [] if t not in erased]
+    remaining = [t for t in export.testimony_ids or [] if t not in unquoted]
     if not remaining:
         return None
     _, replacement = write_quotes(evidence, remaining, export.format, title=export.title, kind=export.kind,
-                                  params=params, created_by=export.created_by, exclude=erased)
+                                  params=params, created_by=export.created_by, exclude=unquoted)
     return replacement.id

@@ -228,6 +228,33 @@ def test_erasure_removes_the_report_and_rebuilds_it_without_the_quote(tmp_path):
     assert [e.id for e in registry.list(kind="report") if e.params["country"] == "NP"] == [new.id]
 
 
+def test_a_withdrawn_quote_consent_rebuilds_the_report_still_counting_the_contribution(tmp_path):
+    from analysis.reports import generate_report, registry_of
+
+    evidence = copy_corpus(tmp_path / "data")
+    report = generate_report(evidence, "NP", "md")
+    quoted = evidence.store.records(report.testimony_ids)[0]
+    before = report.path.read_text()
+
+    evidence.give_consent(quoted.contributor_id, "aggregate", "v2")  # counted, never quoted from now on
+
+    registry = registry_of(evidence)
+    new = registry.get(registry.get(report.export_id).replaced_by)
+    rebuilt = registry.absolute(new).read_text()
+    assert quoted.id not in new.testimony_ids and quoted.text not in rebuilt and quoted.id[:8] not in rebuilt
+    old_rows, new_rows = summary_counts(before), summary_counts(rebuilt)
+    assert new_rows["contributions"] == old_rows["contributions"] and new_rows["contributors"] == old_rows["contributors"]
+    if old_rows["quotable (quote consent)"] != "<5":
+        assert int(new_rows["quotable (quote consent)"]) < int(old_rows["quotable (quote consent)"])
+
+
+def summary_counts(markdown: str) -> dict[str, str]:
+    """The rows of a Markdown report's Summary table: name -> count as written."""
+    summary = markdown.split("\n## Summary\n")[1].split("\n## ")[0]
+    cells = [line.split("|") for line in summary.splitlines() if line.startswith("| ") and line.count("|") == 3]
+    return {c[1].strip(): c[2].strip() for c in cells}
+
+
 def test_erasure_excludes_ids_even_before_the_store_forgets_them(tmp_path):
     from analysis.reports import erase_exports_for, generate_report, registry_of
 
