@@ -49,19 +49,21 @@ class _Reopening:
     """
 
     def __init__(self, open_collection: Callable[[], object]) -> None:
+        from chromadb.errors import NotFoundError
+
         self._open = open_collection
+        self._missing = NotFoundError
         self._collection = open_collection()
 
     def __getattr__(self, name: str):
-        if not callable(getattr(self._collection, name)):
-            return getattr(self._collection, name)
+        attribute = getattr(self._collection, name)
+        if not callable(attribute):
+            return attribute
 
         def call(*args, **kwargs):
-            from chromadb.errors import NotFoundError
-
             try:
                 return getattr(self._collection, name)(*args, **kwargs)
-            except NotFoundError:
+            except self._missing:
                 log.info("the Chroma collection was rebuilt elsewhere; reopening it")
                 self._collection = self._open()
                 return getattr(self._collection, name)(*args, **kwargs)

@@ -209,12 +209,7 @@ async def region_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def group_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tick or untick one self-identified group."""
-    query = update.callback_query
-    chosen = _profile(context).setdefault("groups", [])
-    _toggle(chosen, query.data.split(":", 1)[1])
-    keyboard = keyboards.groups(services(context).texts, language_of(update, context), chosen)
-    await asyncio.gather(query.answer(), query.edit_message_reply_markup(keyboard))  # independent calls
-    return None
+    await _tick(update, context, _profile(context).setdefault("groups", []), keyboards.groups)
 
 
 async def groups_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -256,12 +251,7 @@ async def why_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
 
 async def driver_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tick or untick one driver: the contributor's own signification of their story."""
-    query = update.callback_query
-    chosen = _draft(context).setdefault("drivers", [])
-    _toggle(chosen, query.data.split(":", 1)[1])
-    keyboard = keyboards.drivers(services(context).texts, language_of(update, context), chosen)
-    await asyncio.gather(query.answer(), query.edit_message_reply_markup(keyboard))  # independent calls
-    return None
+    await _tick(update, context, _draft(context).setdefault("drivers", []), keyboards.drivers)
 
 
 async def drivers_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -723,11 +713,16 @@ def _profile(context: ContextTypes.DEFAULT_TYPE) -> dict:
     return context.user_data.setdefault(PROFILE, {"then": END})
 
 
-def _toggle(chosen: list[str], code: str) -> None:
+async def _tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chosen: list[str], keyboard) -> None:
+    """A multi-select button (data ``name:CODE``): tick or untick CODE in ``chosen``, redraw the buttons."""
+    query = update.callback_query
+    code = query.data.split(":", 1)[1]
     if code in chosen:
         chosen.remove(code)
     else:
         chosen.append(code)
+    markup = keyboard(services(context).texts, language_of(update, context), chosen)
+    await asyncio.gather(query.answer(), query.edit_message_reply_markup(markup))  # independent calls
 
 
 def _remember_saved(context: ContextTypes.DEFAULT_TYPE, draft: dict, short_id: str) -> None:

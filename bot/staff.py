@@ -55,11 +55,11 @@ class StaffServices:
     services: Services
     store: StaffStore
     curator: Curator
+    menu_store: ChatStateStore  # where the menus set survive a restart (sealed, scope MENU_SCOPE)
     searcher: Searcher | None = None
     searcher_size: int = -1
     searcher_checked: float = 0.0
     analysis: asyncio.Task | None = None
-    menu_store: ChatStateStore | None = None  # where the menus set survive a restart (sealed, scope MENU_SCOPE)
     menus: dict[str, tuple[int, str]] = field(default_factory=dict)  # pseudonym -> (chat id, role) of menus set
     last_search: dict[str, tuple[str, Any]] = field(default_factory=dict)  # pseudonym -> (query, filter)
     sweeper: asyncio.Task | None = None
@@ -246,8 +246,7 @@ async def ensure_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, found:
 
 
 async def _remember_menu(staff: StaffServices, pseudonym: str, value: dict | None) -> None:
-    if staff.menu_store is not None:
-        await staff.services.write(staff.menu_store.apply, [(MENU_SCOPE, pseudonym, value)])
+    await staff.services.write(staff.menu_store.apply, [(MENU_SCOPE, pseudonym, value)])
 
 
 def _drop_menu_of(staff: StaffServices, application: Application, pseudonym: str) -> None:

@@ -170,8 +170,12 @@ async def _export_search(update: Update, context, parsed: ParsedSearch, fmt: str
 
 async def _send_file(update: Update, context, path: Path, caption: str) -> None:
     with path.open("rb") as handle:
-        await context.bot.send_document(update.effective_chat.id, document=handle, filename=path.name,
-                                        caption=cut(caption, CAPTION_CHARS)[0])
+        await _send_document(update, context, path.name, handle, caption)
+
+
+async def _send_document(update: Update, context, filename: str, document, caption: str) -> None:
+    await context.bot.send_document(update.effective_chat.id, document=document, filename=filename,
+                                    caption=cut(caption, CAPTION_CHARS)[0])
 
 
 # -- reports --------------------------------------------------------------------------------
@@ -205,5 +209,4 @@ async def _write_report(update: Update, context, country: str | None, fmt: str) 
                    sections=", ".join(result.sections), seconds=result.seconds)
     await audit(context, "report", {"country": country, "format": fmt, "export": result.export_id}, result.quotes)
     name, content = await asyncio.to_thread(report_package, result)
-    await context.bot.send_document(update.effective_chat.id, document=io.BytesIO(content), filename=name,
-                                    caption=cut(caption, CAPTION_CHARS)[0])
+    await _send_document(update, context, name, io.BytesIO(content), caption)

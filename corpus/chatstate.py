@@ -95,25 +95,17 @@ class Sealer:
         return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
 
 
-def _upsert(connection, table, rows: list[dict[str, Any]]):
-    """``INSERT ... ON CONFLICT (scope, ref) DO UPDATE`` for SQLite and PostgreSQL."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(rows)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.scope, table.c.ref],
-        set_={"sealed": statement.excluded.sealed, "updated_at": statement.excluded.updated_at},
-    )
-
-
 class ChatStateStore:
     """Reads and writes sealed bot state rows; a value of ``None`` deletes a row."""
 
     def __init__(self, engine: Engine, secret: bytes) -> None:
         self.engine = engine
         self.sealer = Sealer(secret)
+        if engine.dialect.name == "postgresql":  # both dialects spell INSERT ... ON CONFLICT the same way
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        self._insert = insert
 
     def load(self, scope: str) -> dict[str, Any]:
         """Every key and value kept in ``scope``; rows sealed with another secret are skipped."""
@@ -167,7 +159,11 @@ class ChatStateStore:
             for scope, refs in gone.items():
                 connection.execute(delete(table).where(table.c.scope == scope, table.c.ref.in_(refs)))
             for start in range(0, len(kept), _UPSERT_ROWS):
-                connection.execute(_upsert(connection, table, kept[start:start + _UPSERT_ROWS]))
+                statement = self._insert(table).values(kept[start : start + _UPSERT_ROWS])
+                connection.execute(statement.on_conflict_do_update(
+                    index_elements=[table.c.scope, table.c.ref],
+                    set_={"sealed": statement.excluded.sealed, "updated_at": statement.excluded.updated_at},
+                ))
 
     def _seal(self, key: str, value: Any) -> str:
         plaintext = json.dumps({"k": key, "v": value}, sort_keys=True, separators=(",", ":"))
