@@ -23,7 +23,9 @@ from analysis.evidence import EvidenceBase
 from analysis.identity import change_report, match_themes
 from analysis.keywords import KeywordExtractor
 from analysis.text import TextProcessor
-from analysis.themes import ThemeModel
+from analysis.themes import ThemeModel, theme_centroids
+
+ENGLISH_SHARE = 0.95  # share of English texts from which a corpus counts as English (see ThemeSpace)
 
 Step = Callable[[str], None]
 
@@ -54,10 +56,49 @@ class AnalysisReport:
     driver_agreement: dict
     seconds: float
     timings: dict = field(default_factory=dict)
+    space: str = ""  # the theme space clustered: "multilingual" or "english+multilingual" (see ThemeSpace)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
+
+
+@dataclass
+class ThemeSpace:
+    """The vectors a corpus is clustered on, and which models made them.
+
+    A multilingual model alone is the space of a corpus in several languages:
+    an English-only model would pull English texts together and push the rest
+    apart. An English corpus (at least ``ENGLISH_SHARE`` of its texts) is
+    clustered on the multilingual vectors beside the English model's
+    (``english_model``), weighted by the multilingual model's calibrated
+    ``english_pair_weight``: on the single-label validation messages that kept
+    English theme quality at MiniLM's level (NMI 0.58 to 0.60 against 0.44 for
+    e5 alone; BENCHMARKS.md).
+    """
+
+    name: str
+    vectors: np.ndarray
+
+    @classmethod
+    def of(cls, evidence: EvidenceBase, vectors: np.ndarray, texts: list[str], languages: list[str | None]) -> "ThemeSpace":
+        english = evidence.english_embedder
+        share = sum(1 for code in languages if code == "en") / len(languages) if languages else 0.0
+        if english is None or share < ENGLISH_SHARE or not len(vectors):
+            return cls("multilingual", vectors)
+        return cls.paired(vectors, english.encode(texts), evidence.calibration.english_pair_weight)
+
+    @classmethod
+    def paired(cls, multilingual: np.ndarray, english: np.ndarray, weight: float) -> "ThemeSpace":
+        """The space of an English corpus: both models' centred vectors side by side, the multilingual ones weighted."""
+        paired = np.hstack([weight * centred_unit(multilingual), centred_unit(english)])
+        return cls("english+multilingual", paired.astype(np.float32))
+
+
+def centred_unit(x: np.ndarray) -> np.ndarray:
+    """Rows minus the column mean, scaled to unit length (so two models' blocks weigh alike)."""
+    centred = x - x.mean(axis=0)
+    return centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
 
 
 class Analysis:
@@ -68,6 +109,20 @@ class Analysis:
         self.random_state = random_state
         self.theme_params = dict(theme_params or {})
         self.themes = ThemeStore(evidence.store.engine)
+
+    def _pair_calibration(self):
+        """Thresholds for the paired English space: the English model's (its block dominates)."""
+        from analysis.calibration import ModelCalibration
+
+        return ModelCalibration.for_model(self.evidence.settings.english_model, self.evidence.settings.model_calibration_path)
+
+    def _cluster(self, vectors: np.ndarray, texts: list[str], languages: list[str | None]) -> tuple[ThemeModel, str]:
+        """Fit the theme model on the corpus's theme space; returns it and the space's name."""
+        space = ThemeSpace.of(self.evidence, vectors, texts, languages)
+        calibration = self.evidence.calibration if space.name == "multilingual" else self._pair_calibration()
+        params = {"join_threshold": calibration.join_threshold, "merge_threshold": calibration.merge_threshold}
+        model = ThemeModel(random_state=self.random_state, **{**params, **self.theme_params})
+        return model.fit(space.vectors, texts, languages), space.name
 
     def run(self, step: Step | None = None) -> AnalysisReport:
         """Run every stage and store the result in one transaction; ``step`` is told each stage's name."""
@@ -85,13 +140,15 @@ class Analysis:
         timed("indexing the backlog", self.evidence.index_pending)
         records = timed("reading the corpus", self.evidence.store.records, None, None)
         texts = [r.text for r in records]
+        languages = [r.language for r in records]
         vectors = timed("embedding (cached)", self.evidence.embedder.encode, texts)
-        model = ThemeModel(random_state=self.random_state, **self.theme_params)
         run = self.themes.start_run(self.evidence.settings.embedding_model, self.random_state, self.theme_params)
+        space = ""
         if len(records):
-            timed("clustering", model.fit, vectors, texts)
+            model, space = timed("clustering", self._cluster, vectors, texts, languages)
             labels = model.labels_
-            centroids = model.centroids_
+            # stored centres live in the index's space, where new texts and later runs are compared with them
+            centroids = theme_centroids(vectors, labels, model.n_themes_)
         else:
             labels, centroids = np.zeros(0, dtype=int), np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0))
         previous = {t: a.theme_id for t, a in self.themes.assignments().items() if a.theme_id is not None}
@@ -117,8 +174,8 @@ class Analysis:
         themed_rows = labels >= 0
         if themed_rows.any():
             similarity[themed_rows] = np.einsum("ij,ij->i", vectors[themed_rows], centroids[labels[themed_rows]])
-        tokens = timed("keywords", TextProcessor().tokens_many, texts, [r.language for r in records])
-        keywords = KeywordExtractor().fit(tokens, labels) if len(records) else None
+        tokens, bigrams = timed("keywords", TextProcessor().tokens_and_bigrams_many, texts, languages)
+        keywords = KeywordExtractor().fit(tokens, labels, languages=languages, bigrams=bigrams) if len(records) else None
         scorer = self.evidence.driver_scorer
         scores = timed("drivers", scorer.score, vectors) if len(records) else np.zeros((0, len(scorer.codebook.keys)))
         per_testimony = scorer.assign(scores) if len(records) else []
@@ -166,4 +223,5 @@ class Analysis:
             driver_agreement=agreement([r.self_drivers for r in records], [a.primary for a in per_testimony]),
             seconds=round(time.perf_counter() - started, 2),
             timings=timings,
+            space=space,
         )

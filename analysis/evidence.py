@@ -22,6 +22,7 @@ from corpus.models import IndexStatus, Testimony
 from corpus.settings import Settings
 from corpus.store import CorpusStore, TestimonyDraft, TestimonyFilter, TestimonyRecord
 
+from analysis.calibration import ModelCalibration
 from analysis.embeddings import Embedder
 from analysis.index import VectorIndex
 
@@ -82,6 +83,28 @@ class EvidenceBase:
         )
 
     @cached_property
+    def calibration(self) -> ModelCalibration:
+        """The similarity thresholds calibrated for the configured model (``analysis/models.yaml``)."""
+        return ModelCalibration.for_model(self.settings.embedding_model, self.settings.model_calibration_path)
+
+    @property
+    def provisional_threshold(self) -> float:
+        """Cosine to a theme centre for a provisional theme: the setting, else the model's calibrated value."""
+        if self.settings.provisional_threshold is not None:
+            return self.settings.provisional_threshold
+        return self.calibration.provisional_threshold
+
+    @cached_property
+    def english_embedder(self) -> Embedder | None:
+        """The English-only model added to the theme space of an English corpus (None when not configured)."""
+        name = self.settings.english_model
+        if not name or name == self.settings.embedding_model or self.calibration.languages == ("en",):
+            return None
+        return Embedder(
+            name, batch_size=self.settings.embedding_batch_size, device=self.settings.embedding_device, store=self.store
+        )
+
+    @cached_property
     def index(self) -> VectorIndex:
         """The vector index (opened on first use); rare filters get their candidate ids from the database."""
         return self._index or VectorIndex(self.settings, candidates=self.ids_matching)
@@ -115,7 +138,9 @@ class EvidenceBase:
         """The driver scorer on the project's codebook (its phrases embedded once per process)."""
         from analysis.drivers import Codebook, DriverScorer
 
-        return DriverScorer(Codebook.load(self.settings.codebook_path), self.embedder).fit()
+        return DriverScorer(
+            Codebook.load(self.settings.codebook_path), self.embedder, temperature=self.calibration.driver_temperature
+        ).fit()
 
     # -- ingestion ------------------------------------------------------------------
 
@@ -178,7 +203,7 @@ class EvidenceBase:
         if not theme_ids:
             return
         try:
-            positions, similarities = nearest_centroid(vectors, centroids, self.settings.provisional_threshold)
+            positions, similarities = nearest_centroid(vectors, centroids, self.provisional_threshold)
             assignments = self.driver_scorer.assign(self.driver_scorer.score(vectors))
         except Exception as exc:  # a provisional theme is a convenience; the row is stored and indexed
             log.warning("provisional themes skipped (%s)", exc.__class__.__name__)
@@ -196,7 +221,12 @@ class EvidenceBase:
         )
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
-        """Rebuild the index from the database: drop it, then embed (cached) and add every testimony."""
+        """Rebuild the index from the database: drop it, then embed (cached) and add every testimony.
+
+        Rows stored before languages were detected get their language first,
+        and a switched model re-embeds everything (the cache is per model).
+        """
+        self.store.redetect_languages()
         self.index.reset()
         self.store.mark_all_pending()
         self.store.optimize()
@@ -212,10 +242,14 @@ class EvidenceBase:
         missing = db_ids - index_ids
         orphans = index_ids - db_ids
         indexed_but_missing = len(missing) - statuses["pending"] - statuses["failed"]
+        other_model = self.index.other_model()
         return {
             "database": self.store.engine.url.render_as_string(hide_password=True),
             "index": self.settings.chroma_url or str(self.settings.chroma_path),
             "embedding_model": self.settings.embedding_model,
+            "model_calibrated": self.calibration.calibrated,
+            "index_model": self.index.model(),
+            "vectors_from_other_model": len(index_ids) if other_model else 0,
             "testimonies": len(db_ids),
             "indexed_vectors": len(index_ids),
             "pending": statuses["pending"],
@@ -223,7 +257,11 @@ class EvidenceBase:
             "missing_from_index": len(missing),
             "orphans_in_index": len(orphans),
             "erased_vectors_in_index_files": self.index.residue(),
-            "ok": not orphans and indexed_but_missing <= 0 and statuses["failed"] == 0 and statuses["pending"] == 0,
+            "ok": not orphans
+            and not other_model
+            and indexed_but_missing <= 0
+            and statuses["failed"] == 0
+            and statuses["pending"] == 0,
         }
 
     # -- erasure --------------------------------------------------------------------
@@ -280,5 +318,5 @@ class EvidenceBase:
     # -- semantic search ------------------------------------------------------------
 
     def query_vector(self, text: str) -> np.ndarray:
-        """The embedding of a search query."""
+        """The embedding of a search query (query-side for models that tell queries from passages)."""
         return self.embedder.encode_query(text)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 METADATA_KEYS = ("kind", "country", "organisation", "language", "consent", "date")
 RESIDUE_KEY = "lnob_erased_since_rebuild"  # collection metadata: deleted vectors Chroma's files may still hold
+MODEL_KEY = "lnob_embedding_model"  # collection metadata: the model whose vectors the collection holds
 
 
 class IndexUnavailable(RuntimeError):
@@ -154,7 +155,10 @@ class VectorIndex:
 
     def _open(self):
         return self.client.get_or_create_collection(
-            self.settings.chroma_collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            self.settings.chroma_collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={MODEL_KEY: self.settings.embedding_model},
         )
 
     @staticmethod
@@ -183,9 +187,19 @@ class VectorIndex:
     # -- writing --------------------------------------------------------------------
 
     def upsert(self, records: Sequence[TestimonyRecord], vectors: np.ndarray) -> None:
-        """Add or replace the vectors of these testimonies (in batches Chroma accepts)."""
+        """Add or replace the vectors of these testimonies (in batches Chroma accepts).
+
+        Refuses (``IndexUnavailable``) while the index holds another model's
+        vectors: mixing two models' vectors in one index would make every
+        similarity meaningless. ``lnob reindex`` rebuilds it with the current model.
+        """
         if not records:
             return
+        other = self.other_model()
+        if other is not None:
+            raise IndexUnavailable(
+                f"the index holds vectors of the model {other!r}, not {self.settings.embedding_model!r}: run `lnob reindex`"
+            )
         batch = max(1, min(5000, self.client.get_max_batch_size()))
         for start in range(0, len(records), batch):
             chunk = records[start : start + batch]
@@ -217,6 +231,18 @@ class VectorIndex:
         if held:
             self._set_residue(self.residue() + held)
         return held
+
+    def model(self) -> str | None:
+        """The model whose vectors the collection holds (None: an index made before models were recorded)."""
+        metadata = self.client.get_collection(self.settings.chroma_collection).metadata or {}
+        return metadata.get(MODEL_KEY)
+
+    def other_model(self) -> str | None:
+        """The model of the vectors held, when they are not the configured model's (an unrecorded one counts)."""
+        if self.count() == 0:
+            return None
+        held = self.model()
+        return None if held == self.settings.embedding_model else (held or "an unrecorded model")
 
     def residue(self) -> int:
         """How many deleted vectors Chroma's files may still hold (until the next :meth:`reset`)."""

@@ -5,7 +5,11 @@ most similar to the theme's centre and least similar to the quotes already
 chosen. Near-duplicates are never shown twice, only testimonies whose
 contributor agreed to be quoted are eligible, and the text is always the
 redacted one. ``balance_by`` takes quotes in turn from each country (or
-gender, age band, group, organisation) so one voice does not drown the rest.
+gender, age band, group, organisation, language) so one voice does not drown
+the rest. Without ``balance_by``, a theme that spans languages (at least two,
+each with ``LANGUAGE_BALANCE_SHARE`` of the candidates) is balanced by
+language, so its quotes are not all in the corpus's majority language; pass
+``balance_by="none"`` for no balancing at all.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ import numpy as np
 from corpus.store import TestimonyRecord
 from corpus.textkey import normalise_text
 
+from analysis.languages import LanguageMix
+
 BALANCE_FIELDS = ("country", "organisation", "gender", "age_band", "group", "language", "kind")
+NO_BALANCE = "none"
+# A language with at least this share of a theme's quotable candidates counts towards balancing by
+# language by default (two such languages are needed); lower shares are too few texts to take turns.
+LANGUAGE_BALANCE_SHARE = 0.10
 
 
 @dataclass
@@ -61,6 +71,13 @@ def quote_of(record: TestimonyRecord, score: float, drivers: Sequence[str] = (),
     )
 
 
+def default_balance(records: Sequence[TestimonyRecord], min_share: float = LANGUAGE_BALANCE_SHARE) -> str | None:
+    """``"language"`` when ``records`` span languages (at least two, each with ``min_share`` of them), else None."""
+    mix = LanguageMix.of(records)
+    spanned = [language for language in mix.languages if mix.share(language) >= min_share]
+    return "language" if len(spanned) >= 2 else None
+
+
 def balance_key(record: TestimonyRecord, by: str) -> str:
     """The value a record is balanced on (its first group for ``group``)."""
     if by == "group":
@@ -84,12 +101,18 @@ def select_quotes(
 
     ``diversity`` is MMR's trade-off (0: only centrality, 1: only novelty).
     ``pinned`` ids come first (if quotable), ``hidden`` ids never appear.
+    ``balance_by`` None balances by language when the eligible records span
+    languages (``default_balance``); ``"none"`` does not balance.
     """
-    if balance_by is not None and balance_by not in BALANCE_FIELDS:
-        raise ValueError(f"cannot balance by {balance_by!r}: use one of {', '.join(BALANCE_FIELDS)}")
+    if balance_by is not None and balance_by not in (*BALANCE_FIELDS, NO_BALANCE):
+        raise ValueError(f"cannot balance by {balance_by!r}: use one of {', '.join((*BALANCE_FIELDS, NO_BALANCE))}")
     eligible = [i for i, r in enumerate(records) if r.quotable and r.id not in hidden]
     if not eligible or n <= 0:
         return []
+    if balance_by is None:
+        balance_by = default_balance([records[i] for i in eligible])
+    elif balance_by == NO_BALANCE:
+        balance_by = None
     vectors = np.asarray(vectors, dtype=np.float32)
     centrality = vectors @ np.asarray(centre, dtype=np.float32)
     chosen: list[int] = []

@@ -57,6 +57,7 @@ from analysis import charts
 from analysis.charts import driver_keys, driver_name, small_cell_label
 from analysis.evidence import EvidenceBase
 from analysis.explore import theme_quotes
+from analysis.languages import CorpusLanguages, LanguageMix, SingleLanguageRule, language_label, languages_of
 from analysis.quotes import Quote
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ class QuoteRow:
     def provenance(self) -> str:
         """The provenance as one line for documents."""
         parts = [f"testimony {self.testimony_id}", self.date, self.country or "country unknown",
-                 self.organisation or "organisation unknown", self.kind, self.language or "language unknown"]
+                 self.organisation or "organisation unknown", self.kind, language_label(self.language)]
         if self.theme:
             parts.append(f"theme {self.theme}")
         if self.drivers:
@@ -665,6 +666,10 @@ class _ReportBuilder:
         self.all_groups = sorted({g for r in all_records for g in r.groups})
         self.records = [r for r in all_records if self.country is None or r.country == self.country]
         self.assignments = themes.assignments() if self.records else {}
+        # a theme's language flag is about the clustering, so it is judged on the whole analysed corpus
+        self.rule = SingleLanguageRule.for_settings(self.evidence.settings)
+        self.languages: CorpusLanguages = languages_of(
+            all_records, {tid: a.theme_id for tid, a in self.assignments.items()}, self.rule)
         self.run = themes.last_run()
         self.hidden = hidden_quotes(self.evidence)
         active = themes.themes()
@@ -763,10 +768,21 @@ class _ReportBuilder:
                 f"near-duplicates dropped) among the {QUOTE_CANDIDATES} most central quotable members"
                 + (", taken in turn from each country" if self.country is None else ", taken in turn from each partner organisation")
                 + ". Each carries its testimony id, date, country, organisation, kind and language.",
+                self._languages_note(),
                 "Erasure: this file is registered with the id of every testimony it quotes; when a contributor "
                 "erases their data it is deleted and rebuilt without them.",
             ]),
         ]
+
+    def _languages_note(self) -> str:
+        """Which languages the evidence came from, with counts, and the single-language rule."""
+        mix = LanguageMix.of(self.records)
+        flagged = [t for t in self.themes if self.languages.of(t.id).flag is not None]
+        return (f"Languages: the evidence came from texts in {mix.shown(self.small_cell, names=True)} "
+                f"(contributions per language, as recorded for each text). Themes are formed across languages; "
+                f"one may instead gather a language rather than a subject, so a theme is flagged as essentially "
+                f"one language when {self.rule.describe()}. {_plural(len(flagged), 'theme')} here "
+                f"{'is' if len(flagged) == 1 else 'are'} flagged.")
 
     def _codebook_version(self) -> str:
         return f" (version {self.codebook.version})" if self.codebook is not None else ""
@@ -878,7 +894,13 @@ class _ReportBuilder:
             if name == "country" and self.country:
                 continue
             rows.append([f"by {name}", c.breakdown(_group_by(members, BREAKDOWN_KEYS[name]))])
+        languages = LanguageMix.of(members).shown(self.small_cell, names=True, limit=MAX_BREAKDOWN_VALUES)
+        rows.append(["by language", languages])
         blocks: list[Block] = [Heading(f"#{theme.id} {theme.label}", level=2), Table(["", ""], rows)]
+        flag = self.languages.of(theme.id).flag
+        if flag is not None:
+            scope = "Across all countries, " if self.country else ""
+            blocks.append(Paragraph(f"Essentially one language: {scope}{flag.reason}.", note=True))
         quotes = self._quotes(theme)
         if quotes:
             blocks.append(Paragraph("Representative quotes:"))
@@ -1023,7 +1045,7 @@ def _load_codebook(path):
 
 def _quote_provenance(quote: Quote) -> str:
     parts = [f"testimony {quote.id}", quote.date, quote.country or "country unknown",
-             quote.organisation or "organisation unknown", quote.kind, quote.language or "language unknown"]
+             quote.organisation or "organisation unknown", quote.kind, language_label(quote.language)]
     if quote.drivers:
         parts.append("drivers: " + ", ".join(driver_name(d) for d in quote.drivers))
     if quote.pinned:

@@ -1,4 +1,4 @@
-"""Finding evidence: hybrid search (BM25 over lemmas + semantic), fused by rank, with filters.
+"""Finding evidence: hybrid search (BM25 over words + semantic), fused by rank, with filters, across languages.
 
 Results are quotes: only testimonies whose contributor agreed to be quoted,
 always the redacted text, each with its scores and provenance.
@@ -28,6 +28,8 @@ from analysis.text import TextProcessor
 
 MODES = ("hybrid", "semantic", "lexical")
 RRF_K = 60
+MAX_BRIDGE_WORDS = 20_000  # most frequent corpus words a query word may be bridged to
+BRIDGES_PER_WORD = 3
 
 
 @dataclass
@@ -173,18 +175,24 @@ class Searcher:
         candidates: int = 50,
         lexical_weight: float = 1.0,
         feedback_docs: int = 10,
-        feedback_weight: float = 1.0,
+        feedback_terms: int = 5,
+        bridges: bool = True,
     ) -> None:
         self.evidence = evidence
         self.candidates = candidates
         self.lexical_weight = lexical_weight
         self.feedback_docs = feedback_docs
-        self.feedback_weight = feedback_weight
+        self.feedback_terms = feedback_terms
+        self.bridges = bridges
         self.processor = TextProcessor()
         self._catalogue: Catalogue | None = None
         self._lexical: LexicalIndex | None = None
         self._languages: list[str] = ["en"]
         self._vectors: np.ndarray | None = None
+        self._tokens: dict[str, list[str]] = {}
+        self._document_frequency: dict[str, int] = {}
+        self._bridge_words: list[str] = []
+        self._bridge_vectors: np.ndarray | None = None
 
     def refresh(self) -> None:
         """Rebuild the catalogue and the BM25 index from the database."""
@@ -193,6 +201,11 @@ class Searcher:
         tokens = self.processor.tokens_many([r.text for r in records], [r.language for r in records])
         self._lexical = LexicalIndex().fit(catalogue.ids, tokens)
         self._languages = sorted({r.language or "en" for r in records}) or ["en"]
+        self._tokens = dict(zip(catalogue.ids, tokens))
+        self._document_frequency = document_frequencies(tokens)
+        frequent = sorted((w for w, n in self._document_frequency.items() if n >= 2), key=lambda w: -self._document_frequency[w])
+        self._bridge_words = frequent[:MAX_BRIDGE_WORDS]
+        self._bridge_vectors = None
         self._catalogue = catalogue
         self._vectors = None
 
@@ -213,24 +226,47 @@ class Searcher:
         depth = max(k, self.candidates)
         vector = self.evidence.query_vector(query) if mode != "lexical" else None
         semantic = self._semantic(vector, depth, where, mask) if mode != "lexical" else []
-        lexical = self._lexical_hits(query, depth, mask) if mode != "semantic" else []
+        lexical = self._lexical_hits(self._lexical_query(query, semantic if mode == "hybrid" else []), depth, mask) if mode != "semantic" else []
         fused = self._fuse(semantic, lexical)
-        if mode == "hybrid" and self.feedback_docs and fused:
-            semantic = self._semantic(self._feedback(vector, fused), depth, where, mask)
-            fused = self._fuse(semantic, lexical)
         return [self._result(tid, score, semantic, lexical) for tid, score in fused[:k]]
 
-    def _feedback(self, vector: np.ndarray, fused: list[tuple[str, float]]) -> np.ndarray:
-        """Rocchio pseudo-relevance feedback: the query moved towards its best fused results.
+    def _lexical_query(self, query: str, first_pass: Sequence[str]) -> list[str]:
+        """The BM25 query: the query's words in every corpus language, their bridges, and feedback terms."""
+        tokens: list[str] = []
+        for language in self._languages:
+            for token in self.processor.tokens(query, language):
+                if token not in tokens:
+                    tokens.append(token)
+        own = list(tokens)
+        if self.bridges:
+            tokens += [w for w in self._bridged(own) if w not in tokens]
+        if self.feedback_docs and self.feedback_terms and first_pass:
+            tokens += [w for w in self._feedback_terms(first_pass[: self.feedback_docs]) if w not in tokens]
+        return tokens
 
-        Short staff queries ("refugee camp") name a topic; the best first-pass
-        results, found by words and meaning together, describe it in the
-        corpus's own language. Measured on the labelled data (BENCHMARKS.md).
-        """
-        top = [tid for tid, _ in fused[: self.feedback_docs]]
-        centre = self.evidence.embedder.encode([self.catalogue.records[t].text for t in top]).mean(axis=0)
-        moved = vector + self.feedback_weight * centre
-        return moved / np.linalg.norm(moved)
+    def _bridged(self, words: Sequence[str]) -> list[str]:
+        """Corpus words nearest in meaning to each query word (any language), above the model's threshold."""
+        if not words or not self._bridge_words:
+            return []
+        if self._bridge_vectors is None:
+            self._bridge_vectors = self.evidence.embedder.encode_terms(self._bridge_words)
+        threshold = self.evidence.calibration.term_match_threshold
+        similarity = self.evidence.embedder.encode_terms(list(words)) @ self._bridge_vectors.T
+        found: list[str] = []
+        for row in similarity:
+            best = np.argsort(-row)[:BRIDGES_PER_WORD]
+            found += [self._bridge_words[i] for i in best if row[i] >= threshold]
+        return list(dict.fromkeys(found))
+
+    def _feedback_terms(self, top: Sequence[str]) -> list[str]:
+        """The most distinctive words shared by at least two of the ``top`` hits (document frequency x idf)."""
+        counts: dict[str, int] = {}
+        for tid in top:
+            for word in set(self._tokens.get(tid, ())):
+                counts[word] = counts.get(word, 0) + 1
+        n = max(len(self._tokens), 1)
+        scored = {w: c * np.log(n / self._document_frequency.get(w, 1)) for w, c in counts.items() if c >= 2}
+        return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[: self.feedback_terms]]
 
     def warm(self) -> None:
         """Load every cached vector now, so every later search is scored exactly in memory.
@@ -287,12 +323,7 @@ class Searcher:
         best = best[np.argsort(-scores[best])]
         return [self.catalogue.ids[rows[i]] for i in best]
 
-    def _lexical_hits(self, query: str, depth: int, mask: np.ndarray) -> list[str]:
-        tokens: list[str] = []
-        for language in self._languages:
-            for token in self.processor.tokens(query, language):
-                if token not in tokens:
-                    tokens.append(token)
+    def _lexical_hits(self, tokens: Sequence[str], depth: int, mask: np.ndarray) -> list[str]:
         allowed = None if mask.all() else {self.catalogue.ids[i] for i in np.flatnonzero(mask)}
         return [tid for tid, _ in self._lexical.search(tokens, depth, allowed)]
 
@@ -316,6 +347,15 @@ class Searcher:
             semantic_rank=semantic.index(tid) + 1 if tid in semantic else None,
             lexical_rank=lexical.index(tid) + 1 if tid in lexical else None,
         )
+
+
+def document_frequencies(tokens: Sequence[Sequence[str]]) -> dict[str, int]:
+    """In how many token lists each word occurs."""
+    frequency: dict[str, int] = {}
+    for words in tokens:
+        for word in set(words):
+            frequency[word] = frequency.get(word, 0) + 1
+    return frequency
 
 
 def semantic_search(evidence: EvidenceBase, query: str, k: int = 10, where: SearchFilter | None = None) -> list[SearchResult]:

@@ -38,12 +38,12 @@ def read_texts(path: Path, column: str) -> list[str]:
 
 def raw_encode(texts: list[str], batch_size: int) -> tuple[float, float]:
     """Wall and CPU seconds (all threads of this process) for the bare model to encode ``texts``."""
-    from analysis.embeddings import load_model
+    from analysis.embeddings import load_backend
     from corpus.settings import BUNDLED_MODEL
 
-    model = load_model(BUNDLED_MODEL)
+    model = load_backend(BUNDLED_MODEL)
     started, cpu = time.perf_counter(), time.process_time()
-    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    model.passages(texts, batch_size)
     return time.perf_counter() - started, time.process_time() - cpu
 
 

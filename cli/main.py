@@ -316,8 +316,14 @@ def doctor(ctx, as_json: bool):
     else:
         for key, value in report.items():
             click.echo(f"{key:20} {value}")
-        if not report["ok"]:
+        if report["vectors_from_other_model"]:
+            click.echo(f"the index holds {report['vectors_from_other_model']} vectors made by {report['index_model'] or 'an earlier model'}, "
+                       f"not {report['embedding_model']}: run `lnob reindex` to re-embed every testimony with it", err=True)
+        elif not report["ok"]:
             click.echo("run `lnob reindex` to index the backlog and repair mismatches", err=True)
+        if not report["model_calibrated"]:
+            click.echo(f"no calibrated thresholds for {report['embedding_model']} in analysis/models.yaml: the default "
+                       "entry is used; run bench/calibrate_model.py and add an entry", err=True)
         elif report["erased_vectors_in_index_files"]:
             click.echo(f"{report['erased_vectors_in_index_files']} erased contributions' vectors are out of every "
                        "search but may remain in the index files: `lnob reindex` removes them", err=True)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.output import emit_json, table
+
+if TYPE_CHECKING:
+    from analysis.languages import CorpusLanguages, ThemeLanguages
+
+LANGUAGES_SHOWN = 4  # languages per theme in a table row; the rest as "and N more"
+# analysis.quotes.BALANCE_FIELDS and NO_BALANCE, spelt out so that the CLI starts without importing analysis
+BALANCE_CHOICES = ("country", "organisation", "gender", "age_band", "group", "language", "kind", "none")
 
 
 def register(cli: click.Group, settings_of, open_evidence) -> None:
@@ -19,11 +27,14 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
     def analyse(ctx, seed: int, as_json: bool):
         """Embed the backlog, re-cluster into themes, label them and map them onto drivers."""
         from analysis.analyse import Analysis
+        from analysis.explore import list_themes
+        from analysis.languages import theme_languages
 
         evidence = open_evidence(settings_of(ctx))
         report = Analysis(evidence, random_state=seed).run(None if as_json else _stage)
+        languages = theme_languages(evidence)
         if as_json:
-            emit_json(report.to_dict())
+            emit_json({**report.to_dict(), "languages": languages.to_dict()})
             return
         click.echo(
             f"{report.themes} themes over {report.testimonies} testimonies "
@@ -33,16 +44,29 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
         agreement = report.driver_agreement
         if agreement.get("n"):
             click.echo(f"driver agreement with contributors' own choice: {agreement['rate']:.0%} of {agreement['n']}")
+        small = languages.rule.small_cell
+        click.echo(f"languages: {languages.corpus.shown(small)}")
+        rows = list_themes(evidence)
+        if rows:
+            click.echo(table([(r["id"], r["label"], languages.of(r["id"]).mix.shown(small, limit=LANGUAGES_SHOWN),
+                               _flag_mark(languages.of(r["id"]))) for r in rows],
+                             ["id", "label", "languages", "one language"]))
+        _echo_flags(languages, {r["id"]: r["label"] for r in rows})
 
     @cli.command()
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
     def themes(ctx, as_json: bool):
-        """List the themes: label, size, contributors, primary driver, keywords, change."""
+        """List the themes: label, size, contributors, primary driver, keywords, languages, change."""
         from analysis.explore import list_themes, unthemed_count
+        from analysis.languages import theme_languages
 
         evidence = open_evidence(settings_of(ctx))
         rows = list_themes(evidence)
+        languages = theme_languages(evidence) if rows else None
+        small = evidence.settings.small_cell
+        for row in rows:
+            row.update(languages.of(row["id"]).to_dict(small))
         if as_json:
             emit_json({"themes": rows, "unthemed": unthemed_count(evidence)})
             return
@@ -52,23 +76,30 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
         click.echo(
             table(
                 [
-                    (r["id"], r["label"], r["size"], r["contributors"], _drivers(r), ", ".join(r["keywords"][:4]), r["change"])
+                    (r["id"], r["label"], r["size"], r["contributors"], _drivers(r), ", ".join(r["keywords"][:4]),
+                     languages.of(r["id"]).mix.shown(small, limit=LANGUAGES_SHOWN), _flag_mark(languages.of(r["id"])),
+                     r["change"])
                     for r in rows
                 ],
-                ["id", "label", "size", "people", "drivers", "keywords", "change"],
+                ["id", "label", "size", "people", "drivers", "keywords", "languages", "one language", "change"],
             )
         )
+        _echo_flags(languages, {r["id"]: r["label"] for r in rows})
 
     @cli.command()
     @click.argument("theme_id", type=int)
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
     def theme(ctx, theme_id: int, as_json: bool):
-        """One theme: keywords, drivers, breakdowns, months and representative quotes."""
+        """One theme: keywords, drivers, breakdowns, languages, months and representative quotes."""
         from analysis.explore import theme_detail
+        from analysis.languages import language_label, theme_languages
 
         evidence = open_evidence(settings_of(ctx))
         detail = theme_detail(evidence, theme_id)
+        small = evidence.settings.small_cell
+        languages = theme_languages(evidence).of(theme_id)
+        detail.update(languages.to_dict(small))
         if as_json:
             emit_json(detail)
             return
@@ -80,19 +111,25 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
         click.echo(f"keywords  {', '.join(k for k, _ in detail['keywords'][:10])}")
         for key in ("by_country", "by_organisation", "by_gender", "by_age_band", "by_group", "by_month"):
             click.echo(f"{key[3:]:12} {', '.join(f'{k} {v}' for k, v in summary[key].items()) or '-'}")
+        click.echo(f"{'languages':12} {languages.mix.shown(small)}")
+        if languages.flag is not None:
+            click.echo(f"{'':12} essentially one language: {languages.flag.reason}")
         for quote in detail["quotes"]:
-            click.echo(f"  “{quote['text']}” ({quote['country']}, {quote['kind']}, {quote['date']}, {quote['id'][:8]})")
+            click.echo(f"  “{quote['text']}” ({quote['country']}, {language_label(quote['language'])}, {quote['kind']}, "
+                       f"{quote['date']}, {quote['id'][:8]})")
 
     @cli.command()
     @click.argument("theme_id", type=int)
     @click.option("--n", "n", default=5, show_default=True, type=click.IntRange(1, 100))
     @click.option("--country")
-    @click.option("--balance", "balance_by", type=click.Choice(["country", "organisation", "gender", "age_band", "group", "language", "kind"]))
+    @click.option("--balance", "balance_by", type=click.Choice(BALANCE_CHOICES),
+                  help="Take quotes in turn by this field; default: by language when the theme spans languages.")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
     def quotes(ctx, theme_id: int, n: int, country, balance_by, as_json: bool):
         """Representative, diverse, consented and redacted quotes of a theme, with provenance."""
         from analysis.explore import theme_quotes
+        from analysis.languages import language_label
 
         evidence = open_evidence(settings_of(ctx))
         found = theme_quotes(evidence, theme_id, n=n, country=country, balance_by=balance_by)
@@ -102,8 +139,8 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
         if not found:
             click.echo("no quotable testimonies in this theme (only those with quote consent are shown)")
         for q in found:
-            click.echo(f"“{q.text}”\n    {q.id}  {q.date}  {q.country}  {q.organisation}  {q.kind}  {q.language}  "
-                       f"drivers: {', '.join(q.drivers)}")
+            click.echo(f"“{q.text}”\n    {q.id}  {q.date}  {q.country}  {q.organisation}  {q.kind}  "
+                       f"{language_label(q.language)}  drivers: {', '.join(q.drivers)}")
 
     @cli.group()
     def evaluate():
@@ -113,18 +150,29 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
     @click.argument("file", type=click.Path(path_type=Path))
     @click.option("--text-col", required=True)
     @click.option("--label-col", required=True)
+    @click.option("--language-col", help="Column with each text's language: how strongly the themes follow it.")
+    @click.option("--id-col", help="Column with each row's id, written to --assignments.")
+    @click.option("--assignments", "assignments_path", type=click.Path(path_type=Path, dir_okay=False),
+                  help="Write each row's theme to this CSV (row, id, theme, label, language; never the text).")
     @click.option("--seed", default=0, show_default=True, type=int)
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
-    def evaluate_clusters_cmd(ctx, file: Path, text_col: str, label_col: str, seed: int, as_json: bool):
+    def evaluate_clusters_cmd(ctx, file: Path, text_col: str, label_col: str, language_col: str | None,
+                              id_col: str | None, assignments_path: Path | None, seed: int, as_json: bool):
         """Cluster FILE's texts and compare the themes with LABEL_COL (NMI, ARI, coverage...)."""
         from analysis.evaluation import evaluate_clusters
 
-        result = evaluate_clusters(settings_of(ctx), file, text_col, label_col, random_state=seed, step=_stage)
+        result = evaluate_clusters(settings_of(ctx), file, text_col, label_col, language_col=language_col,
+                                   id_col=id_col, assignments_path=assignments_path, random_state=seed, step=_stage)
         if as_json:
             emit_json(result)
-        else:
-            for key, value in result.items():
+            return
+        for key, value in result.items():
+            if key == "language":
+                _echo_language_metrics(value)
+            elif key == "assignments_csv":
+                click.echo(f"{'assignments':14} {value['rows']} rows written to {value['path']}")
+            else:
                 click.echo(f"{key:14} {value}")
 
     @evaluate.command("retrieval")
@@ -134,14 +182,17 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
     @click.option("--queries", "queries_path", required=True, type=click.Path(path_type=Path))
     @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
     @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "semantic", "lexical"]))
+    @click.option("--language-col", help="Column with each text's language: P@k and nDCG@k per language of relevant texts.")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
-    def evaluate_retrieval_cmd(ctx, file: Path, text_col: str, label_cols: str, queries_path: Path, k: int, mode: str, as_json: bool):
-        """Precision@k and nDCG@k of search on FILE for the queries in Q.csv (columns query,label)."""
+    def evaluate_retrieval_cmd(ctx, file: Path, text_col: str, label_cols: str, queries_path: Path, k: int, mode: str,
+                               language_col: str | None, as_json: bool):
+        """Precision@k and nDCG@k of search on FILE for the queries in Q.csv (columns query,label), in any language."""
         from analysis.evaluation import evaluate_retrieval
 
         labels = [c.strip() for c in label_cols.split(",") if c.strip()]
-        result = evaluate_retrieval(settings_of(ctx), file, text_col, labels, queries_path, k=k, mode=mode, step=_stage)
+        result = evaluate_retrieval(settings_of(ctx), file, text_col, labels, queries_path, k=k, mode=mode,
+                                    language_col=language_col, step=_stage)
         if as_json:
             emit_json(result)
             return
@@ -149,6 +200,35 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
             click.echo(f"P@{k} {q['precision_at_k']:.2f}  nDCG {q['ndcg_at_k']:.2f}  [{q['label']}] {q['query']}")
         for name, scores in result["modes"].items():
             click.echo(f"{name:9} mean P@{k} {scores['precision_at_k']:.3f}  nDCG@{k} {scores['ndcg_at_k']:.3f}")
+        for language, scores in result.get("by_language", {}).items():
+            click.echo(f"relevant in {language:6} P@{k} {scores['precision_at_k']:.3f}  nDCG@{k} {scores['ndcg_at_k']:.3f}  "
+                       f"({scores['queries']} queries, {scores['relevant']:.1f} relevant each)")
+
+
+def _echo_language_metrics(language: dict) -> None:
+    """How strongly the themes follow language, for people."""
+    click.echo(f"{'language':14} column {language['column']!r}: {language['texts']} texts, "
+               + ", ".join(f"{k} {v}" for k, v in language["languages"].items()))
+    click.echo(f"{'language nmi':14} {language['nmi']}  (0: themes ignore language, 1: each theme is one language)")
+    for code, scores in language["by_language"].items():
+        click.echo(f"  {code:12} {scores['texts']} texts  coverage {scores['coverage']}  nmi {scores['nmi']}  "
+                   f"ari {scores['ari']}")
+    flagged = language["single_language_themes"]
+    click.echo(f"{'one language':14} {len(flagged)} themes")
+    for entry in flagged:
+        click.echo(f"  theme {entry['theme']}: {entry['reason']}")
+
+
+def _flag_mark(languages: ThemeLanguages) -> str:
+    """The cell of the "one language" column: the flagged language, or nothing."""
+    return f"yes ({languages.flag.language})" if languages.flag is not None else ""
+
+
+def _echo_flags(languages: CorpusLanguages | None, labels: dict[int, str]) -> None:
+    """One line per theme flagged as essentially one language, with its reason."""
+    for entry in languages.flagged if languages is not None else []:
+        if entry.theme_id in labels:
+            click.echo(f"theme {entry.theme_id} ({labels[entry.theme_id]}) is essentially one language: {entry.flag.reason}")
 
 
 def _stage(name: str) -> None:

@@ -84,7 +84,15 @@ class Consent(SQLModel, table=True):
 
 
 class Testimony(SQLModel, table=True):
-    """A testimony or proposal: the original text, its redacted form and its provenance."""
+    """A testimony or proposal: the original text, its redacted form and its provenance.
+
+    ``language`` is the language analysis and filters use: the one detected
+    from the text, or the declared one when the text cannot tell (see
+    ``corpus.language``). ``declared_language`` is the hint as given (import
+    column, bot interface language); ``language_confidence`` is the
+    detector's probability for ``language``, NULL for rows stored before
+    detection existed (``CorpusStore.redetect_languages`` fills them).
+    """
 
     __table_args__ = (UniqueConstraint("source", "source_ref", name="uq_testimony_source_ref"),)
 
@@ -94,6 +102,8 @@ class Testimony(SQLModel, table=True):
     text: str
     redacted_text: str
     language: str | None = Field(default=None, max_length=16, index=True)
+    declared_language: str | None = Field(default=None, max_length=16)
+    language_confidence: float | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     source: str = Field(default="telegram", max_length=255)
     source_ref: str | None = Field(default=None, max_length=255)

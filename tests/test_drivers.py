@@ -239,7 +239,7 @@ def test_theme_mixing_two_drivers_has_both(scorer: DriverScorer, embedder):
 
 
 def test_scores_carry_subdrivers_through_row_selection(scorer: DriverScorer, embedder):
-    vectors = embedder.encode(["I have no birth certificate", "the mine poisoned our river", "my son is deaf"])
+    vectors = embedder.encode(["I have no birth certificate", "the mine poisoned our river", "my son is deaf and nobody at the office knows sign language"])
     scores = scorer.score(vectors)
     assert [a.subdriver for a in scorer.assign(scores)] == ["legal_identity", "environmental_degradation", "disability"]
     mask = np.array([True, False, True])
@@ -264,10 +264,16 @@ def test_agreement_counts_rows_with_a_self_signified_driver():
 
 
 def test_accuracy_on_the_demo_corpus(scorer: DriverScorer, embedder, demo_rows):
-    """Measured 0.79 on the English rows and 0.66 on all (chance 0.20); non-English is lower (English-only model)."""
+    """Measured with the multilingual default 0.73 on all (chance 0.20): en 0.72, es 0.81, fr 0.79, sw 0.63.
+
+    With the English-only model it was 0.79 on English and 0.66 on all (fr 0.52, sw 0.40): the floors
+    below are per language, so that no language is left behind again.
+    """
     assignments = scorer.predict(embedder.encode([row["text"] for row in demo_rows]))
     correct = np.array([a.primary == row["driver"] for a, row in zip(assignments, demo_rows)])
     english = np.array([row["language"] == "en" for row in demo_rows])
     assert english.sum() >= 100
-    assert correct[english].mean() >= 0.75
-    assert correct.mean() >= 0.60
+    assert correct[english].mean() >= 0.70
+    assert correct.mean() >= 0.70
+    for language in ("es", "fr", "sw"):
+        assert correct[np.array([row["language"] == language for row in demo_rows])].mean() >= 0.55, language

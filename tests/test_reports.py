@@ -6,6 +6,7 @@ Shares the analysed demo corpus of ``tests/test_exports.py`` (built once per ses
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 import re
@@ -346,3 +347,71 @@ def test_docx_survives_a_staff_label_with_a_control_character(tmp_path):
     result = generate_report(evidence, None, "docx")
     headings = [p.text for p in docx.Document(str(result.path)).paragraphs if p.style.name == "Heading 2"]
     assert f"#{theme_id} Water and wells" in headings
+
+
+# -- languages --------------------------------------------------------------------------
+
+
+def test_each_theme_section_shows_its_languages_and_the_single_language_flag(corpus, reports):
+    from analysis.languages import theme_languages
+
+    languages = theme_languages(corpus)
+    content = reports[(None, "md")].path.read_text()
+    sections = content.split("\n### #")[1:]
+    assert sections
+    for section in sections:
+        theme_id = int(section.split(" ", 1)[0])
+        expected = languages.of(theme_id)
+        assert f"| by language | {expected.mix.shown(5, names=True, limit=12)} |" in section
+        flag = expected.flag
+        assert ("_Essentially one language: " in section) == (flag is not None)
+        if flag is not None:
+            assert flag.reason in section
+    country = reports[("NP", "md")].path.read_text()
+    if "Essentially one language" in country:
+        assert "Essentially one language: Across all countries, " in country
+    for fmt in ("html", "docx"):
+        assert "by language" in file_text(reports[(None, fmt)].path)
+
+
+def test_the_method_note_names_the_languages_of_the_evidence_with_counts(corpus, reports):
+    from collections import Counter
+
+    from analysis.languages import language_label
+
+    method = reports[(None, "md")].path.read_text().split("\n## Method\n")[1].split("\n## ")[0]
+    counts = Counter(r.language for r in corpus.store.records())
+    assert len(counts) >= 4
+    listed = ", ".join(f"{language_label(code)} {n if n >= 5 else '<5'}" for code, n in counts.most_common())
+    assert f"Languages: the evidence came from texts in {listed} " in method
+    assert "flagged as essentially one language when at least 90% of its texts are in one language" in method
+    country = reports[("NP", "md")].path.read_text()
+    np_counts = Counter(r.language for r in corpus.store.records() if r.country == "NP")
+    assert f"Languages: the evidence came from texts in {language_label(np_counts.most_common(1)[0][0])} " in country
+
+
+def test_every_quote_shows_its_language(corpus, reports):
+    from analysis.languages import language_label
+
+    for (country, fmt), result in reports.items():
+        content = file_text(result.path)
+        lines = [line for line in content.splitlines() if re.search(r"testimony [0-9a-f-]{36} · ", line)]
+        assert len(lines) == result.quotes
+        languages = {r.id: r.language for r in corpus.store.records(result.testimony_ids)}
+        for line in lines:
+            testimony_id = re.search(r"testimony ([0-9a-f-]{36})", line).group(1)
+            assert f" · {language_label(languages[testimony_id])}" in line, line
+
+
+def test_quote_exports_show_each_quote_in_its_language(corpus):
+    from analysis.explore import list_themes, theme_quotes
+    from analysis.languages import language_label
+    from analysis.reports import export_quotes
+
+    quotes = theme_quotes(corpus, list_themes(corpus)[0]["id"], n=5)
+    markdown = export_quotes(corpus, quotes, "md", title="Languages").read_text()
+    for quote in quotes:
+        assert f"{quote.kind} · {language_label(quote.language)}" in markdown
+    with export_quotes(corpus, quotes, "csv", title="Languages").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["testimony_id"]: row["language"] for row in rows} == {q.id: q.language or "" for q in quotes}

@@ -236,7 +236,7 @@ def test_bad_fields_are_refused(evidence: EvidenceBase):
 class BrokenEmbedder(Embedder):
     """The real embedder, except that the model run fails (as on out-of-memory or a bad model file)."""
 
-    def _encode_raw(self, texts):
+    def _cached(self, texts, cache_key, encode):
         raise RuntimeError("model run failed")
 
 
@@ -383,7 +383,7 @@ def test_the_embedder_never_re_embeds_a_cached_text(evidence: EvidenceBase, migr
 def test_embedder_without_a_store_matches_the_model(evidence: EvidenceBase):
     plain = Embedder()
     vectors = plain.encode([CLINIC, BRIBE])
-    raw = plain.model.encode([CLINIC, BRIBE], normalize_embeddings=True)
+    raw = plain.backend.passages([CLINIC, BRIBE], 64)
     np.testing.assert_allclose(vectors, raw, atol=1e-5)
     assert plain.encode([]).shape == (0, 384)
     assert plain.dimension == 384
