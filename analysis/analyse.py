@@ -18,7 +18,7 @@ from corpus.themes import AssignmentRow, ThemeSnapshot, ThemeStore
 from corpus.curation import CurationStore
 
 from analysis.curation import Clustering, apply_rules
-from analysis.drivers import agreement
+from analysis.drivers import agreement, agreement_by_language
 from analysis.evidence import EvidenceBase
 from analysis.identity import change_report, match_themes
 from analysis.keywords import KeywordExtractor
@@ -56,6 +56,7 @@ class AnalysisReport:
     driver_agreement: dict
     seconds: float
     timings: dict = field(default_factory=dict)
+    driver_agreement_by_language: dict = field(default_factory=dict)  # language -> agreement (see drivers.agreement)
     space: str = ""  # the theme space clustered: "multilingual" or "english+multilingual" (see ThemeSpace)
 
     def to_dict(self) -> dict:
@@ -191,6 +192,10 @@ class Analysis:
                     id=clustering.inherited[k],
                     label=(keywords.labels_text_.get(k) if keywords else None) or f"theme {k + 1}",
                     keywords=[[term, round(float(score), 4)] for term, score in theme_keywords],
+                    keywords_by_language={
+                        code: [[term, round(float(score), 4)] for term, score in words]
+                        for code, words in (keywords.keywords_by_language_.get(k, {}) if keywords else {}).items()
+                    },
                     primary_driver=theme_drivers.primary,
                     intersecting_drivers=list(theme_drivers.intersecting),
                     driver_scores={d: round(float(s), 4) for d, s in theme_drivers.scores.items()},
@@ -221,6 +226,9 @@ class Analysis:
             coverage=round(themed / len(records), 4) if records else 0.0,
             changes=finished.changes if finished else {},
             driver_agreement=agreement([r.self_drivers for r in records], [a.primary for a in per_testimony]),
+            driver_agreement_by_language=agreement_by_language(
+                [r.self_drivers for r in records], [a.primary for a in per_testimony], languages
+            ),
             seconds=round(time.perf_counter() - started, 2),
             timings=timings,
             space=space,

@@ -432,6 +432,21 @@ def agreement(self_signified: Sequence[Sequence[str]], primary: Sequence[str]) -
     return {"n": len(compared), "agree": agree, "rate": agree / len(compared) if compared else None}
 
 
+def agreement_by_language(
+    self_signified: Sequence[Sequence[str]], primary: Sequence[str], languages: Sequence[str | None]
+) -> dict[str, dict[str, Any]]:
+    """``agreement`` for the texts of each language (a code per row; none counts as ``"?"``), only
+    languages with at least one compared row, largest first."""
+    rows: dict[str, tuple[list, list]] = {}
+    for chosen, driver, language in zip(self_signified, primary, languages, strict=True):
+        own, model = rows.setdefault(language or "?", ([], []))
+        own.append(chosen)
+        model.append(driver)
+    per_language = {code: agreement(own, model) for code, (own, model) in rows.items()}
+    compared = {code: result for code, result in per_language.items() if result["n"]}
+    return dict(sorted(compared.items(), key=lambda item: -item[1]["n"]))
+
+
 def _as_set(chosen: Sequence[str] | str | None) -> set[str]:
     """A row's self-signified drivers as a set; a lone key counts as one choice, blanks as none."""
     if not chosen:

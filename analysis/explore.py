@@ -65,6 +65,7 @@ def theme_detail(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3) -> di
             "status": theme.status,
             "merged_into": theme.merged_into,
             "keywords": [[k, s] for k, s in theme.keywords or []],
+            "keywords_by_language": theme.keywords_by_language or {},
             "driver_scores": theme.driver_scores,
             "summary": summary,
             "quotes": [q.to_dict() for q in theme_quotes(evidence, theme_id, n=n_quotes, records=records)],

@@ -509,6 +509,7 @@ class ThemeInScope:
     keywords: list[str]
     overall_size: int
     members: list[TestimonyRecord]
+    keywords_by_language: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -694,6 +695,9 @@ class _ReportBuilder:
                     intersecting_drivers=list(theme.intersecting_drivers or []),
                     subdriver=theme.subdriver,
                     keywords=[k for k, _ in (theme.keywords or [])[:8]],
+                    keywords_by_language={
+                        code: [k for k, _ in words[:6]] for code, words in (theme.keywords_by_language or {}).items()
+                    },
                     overall_size=overall.get(theme.id, 0),
                     members=members,
                 )
@@ -890,6 +894,8 @@ class _ReportBuilder:
             ["drivers", drivers + (f"; sub-driver {theme.subdriver}" if theme.subdriver else "")],
             ["keywords", ", ".join(theme.keywords) or "-"],
         ]
+        if len(theme.keywords_by_language) > 1:
+            rows += [[f"keywords ({language_label(code)})", ", ".join(words)] for code, words in theme.keywords_by_language.items()]
         for name in ("country", "organisation", "gender", "age band", "group"):
             if name == "country" and self.country:
                 continue

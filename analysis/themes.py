@@ -227,8 +227,8 @@ class ThemeModel(ClusterMixin, BaseEstimator):
         self.n_features_in_ = x.shape[1]
         row_languages = np.array([code or "" for code in languages] if languages is not None else [""] * n, dtype=object)
         given = x
-        x = self._centre(x, row_languages)
         self.balanced_languages_ = self._balanced_languages(row_languages)
+        x = self._centre(x, row_languages)
         self._row_languages = row_languages
         self.min_cluster_size_ = self._resolve_min_cluster_size(n)
         if n < 2:
@@ -273,21 +273,28 @@ class ThemeModel(ClusterMixin, BaseEstimator):
     def _centre(self, x: np.ndarray, languages: np.ndarray) -> np.ndarray:
         """Rows minus their language's mean (the corpus mean for rare or unknown languages), re-normalised.
 
-        Sets ``language_means_`` (language code -> mean; ``""`` is the corpus mean).
+        In a multilingual corpus (see ``_balanced_languages``) each dimension
+        is also divided by its spread within the language, so that the
+        languages' clouds match in shape as well as in place; in a corpus of
+        one language that only blurs what the model learnt, so it is skipped.
         """
-        if not len(x):
-            self.language_means_ = {"": np.zeros(x.shape[1], dtype=np.float32)}
+        if not len(x) or not self.centre_languages:
             return x
-        self.language_means_ = {"": x.mean(axis=0)}
-        if not self.centre_languages:
-            self.language_means_ = {"": np.zeros(x.shape[1], dtype=np.float32)}
-            return x
+        standardise = bool(self.balanced_languages_)
+        groups = {"": np.ones(len(x), dtype=bool)}
         codes, counts = np.unique(languages, return_counts=True)
         for code, count in zip(codes.tolist(), counts.tolist()):
             if code and count >= self.min_language_texts:
-                self.language_means_[code] = x[languages == code].mean(axis=0)
-        means = np.stack([self.language_means_.get(code, self.language_means_[""]) for code in languages])
-        return _unit_rows(x - means).astype(np.float32)
+                groups[code] = languages == code
+        out = np.empty_like(x, dtype=np.float64)
+        pooled = np.ones(len(x), dtype=bool)
+        for code, rows in sorted(groups.items(), key=lambda item: item[0] == ""):
+            rows = rows & pooled if code == "" else rows
+            source = x[groups[code]]  # the rest are centred on the whole corpus's mean and spread
+            shifted = x[rows] - source.mean(axis=0)
+            out[rows] = shifted / (source.std(axis=0) + 1e-6) if standardise else shifted
+            pooled &= ~rows
+        return _unit_rows(out).astype(np.float32)
 
     def _balanced_languages(self, languages: np.ndarray) -> dict[str, float]:
         """The languages neighbours are balanced over, with their shares; empty when fewer than two qualify."""

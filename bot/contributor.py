@@ -44,6 +44,7 @@ from telegram.warnings import PTBUserWarning
 from analysis.evidence import EvidenceBase
 from corpus.chatstate import testimony_ids_by_source_ref
 from corpus.errors import InvalidText
+from corpus.language import script_report
 from corpus.store import TestimonyDraft
 from corpus.validation import clean_text
 
@@ -556,6 +557,10 @@ async def text_acceptable(update: Update, context: ContextTypes.DEFAULT_TYPE, te
         await say(update, context, "bad_text_empty")
     elif length > limit:
         await say(update, context, "bad_text_long", length=length, limit=limit)
+    elif not (script := script_report(text)).letters:
+        await say(update, context, "bad_text_no_letters")
+    elif not script.readable:
+        await say(update, context, "bad_text_script")
     else:
         await say(update, context, "bad_text_chars")
     return False

@@ -44,6 +44,10 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
         agreement = report.driver_agreement
         if agreement.get("n"):
             click.echo(f"driver agreement with contributors' own choice: {agreement['rate']:.0%} of {agreement['n']}")
+            by_language = report.driver_agreement_by_language
+            if len(by_language) > 1:
+                click.echo("  by language: " + ", ".join(
+                    f"{code} {result['rate']:.0%} of {result['n']}" for code, result in by_language.items()))
         small = languages.rule.small_cell
         click.echo(f"languages: {languages.corpus.shown(small)}")
         rows = list_themes(evidence)
@@ -109,6 +113,9 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
                    f"from {summary['contributors']} contributors")
         click.echo(f"drivers   {_drivers(detail)}  scores {detail['driver_scores']}")
         click.echo(f"keywords  {', '.join(k for k, _ in detail['keywords'][:10])}")
+        if len(detail["keywords_by_language"]) > 1:  # a theme that spans languages: its words in each
+            for code, words in detail["keywords_by_language"].items():
+                click.echo(f"  {code:8}{', '.join(k for k, _ in words[:8])}")
         for key in ("by_country", "by_organisation", "by_gender", "by_age_band", "by_group", "by_month"):
             click.echo(f"{key[3:]:12} {', '.join(f'{k} {v}' for k, v in summary[key].items()) or '-'}")
         click.echo(f"{'languages':12} {languages.mix.shown(small)}")

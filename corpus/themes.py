@@ -9,7 +9,7 @@ assignments, so an erased testimony leaves every count at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -46,6 +46,8 @@ class Theme(SQLModel, table=True):
     label: str = Field(max_length=200)
     label_source: str = Field(default="auto", max_length=16)
     keywords: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # language code -> [[word, weight], ...] for each language with enough of the theme's texts
+    keywords_by_language: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     primary_driver: str | None = Field(default=None, max_length=32)
     intersecting_drivers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     driver_scores: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -88,6 +90,7 @@ class ThemeSnapshot:
     subdriver: str | None
     centroid: np.ndarray
     size: int
+    keywords_by_language: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -225,6 +228,7 @@ class ThemeStore:
                     theme.label = snap.label
                 theme.previous_size = theme.size_at_run if theme.id is not None else None
                 theme.keywords = snap.keywords
+                theme.keywords_by_language = snap.keywords_by_language
                 theme.primary_driver = snap.primary_driver
                 theme.intersecting_drivers = snap.intersecting_drivers
                 theme.driver_scores = snap.driver_scores

@@ -138,3 +138,13 @@ async def test_logs_hold_no_message_texts_names_or_telegram_ids(api, evidence, c
     assert caplog.records  # the bot and the libraries did log
     for secret in ("SIRI-YA-KIPEKEE", "SABABU-YA-SIRI", "PENDEKEZO-LA-SIRI", "Zawadi", "zawadi_k", str(person.id), api.token):
         assert secret not in logged
+
+
+async def test_text_without_words_or_in_an_unreadable_alphabet_is_refused_clearly(api, bot, evidence):
+    person = api.user()
+    await enrol(person)
+    assert "no words, only numbers, symbols or emoji" in (await person.say("😢😢 !!! 112")).text
+    await person.say("/cancel")
+    assert "record this message" in (await person.say("ᏣᎳᎩ ᎦᏬᏂᎯᏍᏗ ᎠᏓᏅᏙ ᎤᏍᏗ")).text  # Cherokee, outside a flow
+    assert "cannot read that alphabet" in (await person.choose("record:yes")).text
+    assert rows(evidence, models.Testimony) == []

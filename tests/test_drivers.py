@@ -277,3 +277,18 @@ def test_accuracy_on_the_demo_corpus(scorer: DriverScorer, embedder, demo_rows):
     assert correct.mean() >= 0.70
     for language in ("es", "fr", "sw"):
         assert correct[np.array([row["language"] == language for row in demo_rows])].mean() >= 0.55, language
+
+
+def test_agreement_is_reported_per_language():
+    from analysis.drivers import agreement_by_language
+
+    result = agreement_by_language(
+        [["geography"], ["governance"], [], ["shocks"], ["shocks"]],
+        ["geography", "geography", "shocks", "shocks", "governance"],
+        ["en", "en", "sw", "sw", None],
+    )
+    assert result == {
+        "en": {"n": 2, "agree": 1, "rate": 0.5},
+        "sw": {"n": 1, "agree": 1, "rate": 1.0},
+        "?": {"n": 1, "agree": 0, "rate": 0.0},
+    }
