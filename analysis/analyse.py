@@ -57,7 +57,7 @@ class AnalysisReport:
     seconds: float
     timings: dict = field(default_factory=dict)
     driver_agreement_by_language: dict = field(default_factory=dict)  # language -> agreement (see drivers.agreement)
-    space: str = ""  # the theme space clustered: "multilingual" or "english+multilingual" (see ThemeSpace)
+    space: str = ""  # the theme space clustered: "multilingual" or "english" (see ThemeSpace)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -66,16 +66,17 @@ class AnalysisReport:
 
 @dataclass
 class ThemeSpace:
-    """The vectors a corpus is clustered on, and which models made them.
+    """The vectors a corpus is clustered on, and which model made them.
 
-    A multilingual model alone is the space of a corpus in several languages:
-    an English-only model would pull English texts together and push the rest
+    The multilingual model is the space of a corpus in several languages: an
+    English-only model would pull English texts together and push the rest
     apart. An English corpus (at least ``ENGLISH_SHARE`` of its texts) is
-    clustered on the multilingual vectors beside the English model's
-    (``english_model``), weighted by the multilingual model's calibrated
-    ``english_pair_weight``: on the single-label validation messages that kept
-    English theme quality at MiniLM's level (NMI 0.58 to 0.60 against 0.44 for
-    e5 alone; BENCHMARKS.md).
+    clustered on the English model (``english_model``), which groups English
+    texts by subject better than e5: on the single-label validation messages,
+    seeds 0-4, NMI 0.59-0.62 and ARI 0.52-0.58, against 0.42-0.45 and
+    0.31-0.35 for e5 alone and 0.56-0.59 / 0.53-0.56 for the two side by side
+    (BENCHMARKS.md). Everything else (index, search, drivers, centroids)
+    stays in the multilingual model's space.
     """
 
     name: str
@@ -87,19 +88,7 @@ class ThemeSpace:
         share = sum(1 for code in languages if code == "en") / len(languages) if languages else 0.0
         if english is None or share < ENGLISH_SHARE or not len(vectors):
             return cls("multilingual", vectors)
-        return cls.paired(vectors, english.encode(texts), evidence.calibration.english_pair_weight)
-
-    @classmethod
-    def paired(cls, multilingual: np.ndarray, english: np.ndarray, weight: float) -> "ThemeSpace":
-        """The space of an English corpus: both models' centred vectors side by side, the multilingual ones weighted."""
-        paired = np.hstack([weight * centred_unit(multilingual), centred_unit(english)])
-        return cls("english+multilingual", paired.astype(np.float32))
-
-
-def centred_unit(x: np.ndarray) -> np.ndarray:
-    """Rows minus the column mean, scaled to unit length (so two models' blocks weigh alike)."""
-    centred = x - x.mean(axis=0)
-    return centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+        return cls("english", english.encode(texts))
 
 
 class Analysis:
@@ -111,8 +100,8 @@ class Analysis:
         self.theme_params = dict(theme_params or {})
         self.themes = ThemeStore(evidence.store.engine)
 
-    def _pair_calibration(self):
-        """Thresholds for the paired English space: the English model's (its block dominates)."""
+    def _english_calibration(self):
+        """Thresholds for the English space: the English model's."""
         from analysis.calibration import ModelCalibration
 
         return ModelCalibration.for_model(self.evidence.settings.english_model, self.evidence.settings.model_calibration_path)
@@ -120,7 +109,7 @@ class Analysis:
     def _cluster(self, vectors: np.ndarray, texts: list[str], languages: list[str | None]) -> tuple[ThemeModel, str]:
         """Fit the theme model on the corpus's theme space; returns it and the space's name."""
         space = ThemeSpace.of(self.evidence, vectors, texts, languages)
-        calibration = self.evidence.calibration if space.name == "multilingual" else self._pair_calibration()
+        calibration = self.evidence.calibration if space.name == "multilingual" else self._english_calibration()
         params = {"join_threshold": calibration.join_threshold, "merge_threshold": calibration.merge_threshold}
         model = ThemeModel(random_state=self.random_state, **{**params, **self.theme_params})
         return model.fit(space.vectors, texts, languages), space.name
@@ -176,7 +165,14 @@ class Analysis:
         if themed_rows.any():
             similarity[themed_rows] = np.einsum("ij,ij->i", vectors[themed_rows], centroids[labels[themed_rows]])
         tokens, bigrams = timed("keywords", TextProcessor().tokens_and_bigrams_many, texts, languages)
-        keywords = KeywordExtractor().fit(tokens, labels, languages=languages, bigrams=bigrams) if len(records) else None
+        # no one person's word labels a theme: a keyword needs LNOB_SMALL_CELL contributors among the theme's texts
+        extractor = KeywordExtractor(min_contributors=self.evidence.settings.small_cell)
+        contributors = [r.contributor_id for r in records]
+        keywords = (
+            extractor.fit(tokens, labels, languages=languages, bigrams=bigrams, contributors=contributors)
+            if len(records)
+            else None
+        )
         scorer = self.evidence.driver_scorer
         scores = timed("drivers", scorer.score, vectors) if len(records) else np.zeros((0, len(scorer.codebook.keys)))
         per_testimony = scorer.assign(scores) if len(records) else []

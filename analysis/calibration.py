@@ -24,7 +24,6 @@ FIELDS = (
     "merge_threshold",
     "driver_temperature",
     "term_match_threshold",
-    "english_pair_weight",
 )
 
 
@@ -43,7 +42,6 @@ class ModelCalibration:
     merge_threshold: float
     driver_temperature: float
     term_match_threshold: float
-    english_pair_weight: float
     calibrated: bool = True
 
     @property

@@ -341,10 +341,14 @@ class ThemeModel(ClusterMixin, BaseEstimator):
         return sims
 
     def _neighbours(self, x: np.ndarray, lexical: sparse.csr_matrix | None, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact k nearest neighbours (self first) and cosine distances, block by block."""
-        if self.balanced_languages_:
-            return self._balanced_neighbours(x, lexical, k)
+        """Exact k nearest neighbours (self first) and cosine distances, block by block.
+
+        In a multilingual corpus the candidates are drawn from every language
+        in proportion to its share (``_language_pools``); rows of languages too
+        rare to balance over form one pool of their own.
+        """
         n = len(x)
+        pools = self._language_pools(k) if self.balanced_languages_ else None
         indices = np.empty((n, k), dtype=np.int32)
         distances = np.empty((n, k), dtype=np.float32)
         for start in range(0, n, _BLOCK_ROWS):
@@ -352,53 +356,32 @@ class ThemeModel(ClusterMixin, BaseEstimator):
             sims = self._similarity_block(x, lexical, rows)
             local = np.arange(rows.stop - rows.start)
             sims[local, local + start] = np.inf  # each row is its own first neighbour
-            top = np.argpartition(sims, n - k, axis=1)[:, n - k :]
-            top_sims = np.take_along_axis(sims, top, axis=1)
-            order = np.argsort(-top_sims, axis=1, kind="stable")
-            indices[rows] = np.take_along_axis(top, order, axis=1)
-            ordered = np.take_along_axis(top_sims, order, axis=1)
+            if pools is None:
+                candidates = np.argpartition(sims, n - k, axis=1)[:, n - k :]
+            else:
+                candidates = np.hstack([self._top_in_pool(sims, pool, quota + 1) for pool, quota in pools])
+                if candidates.shape[1] < k:  # pools too small to fill k: plain nearest neighbours
+                    self.balanced_languages_ = {}
+                    return self._neighbours(x, lexical, k)
+            candidate_sims = np.take_along_axis(sims, candidates, axis=1)
+            order = np.argsort(-candidate_sims, axis=1, kind="stable")[:, :k]
+            indices[rows] = np.take_along_axis(candidates, order, axis=1)
+            ordered = np.take_along_axis(candidate_sims, order, axis=1)
             ordered[:, 0] = 1.0
             distances[rows] = np.clip(1.0 - ordered, 0.0, 2.0)
         return indices, distances
 
-    def _language_quotas(self, k: int) -> dict[str, int]:
-        """Neighbours each row takes from each balanced language: proportional to its share, at least one."""
-        return {code: max(1, round(k * share)) for code, share in self.balanced_languages_.items()}
-
-    def _balanced_neighbours(self, x: np.ndarray, lexical: sparse.csr_matrix | None, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """k neighbours per row (self first) drawn from every language in proportion to its share.
-
-        Rows of languages too rare to balance over form one pool of their own.
-        Each row takes its quota of nearest rows from each pool, then the k
-        most similar of those candidates.
-        """
-        n = len(x)
+    def _language_pools(self, k: int) -> list[tuple[np.ndarray, int]]:
+        """(rows, neighbours to take) per balanced language, proportional to its share (at least one), and the rest."""
         languages = self._row_languages
-        quotas = self._language_quotas(k)
-        pools = {code: np.flatnonzero(languages == code) for code in quotas}
-        rest = np.flatnonzero(~np.isin(languages, list(quotas)))
+        pools = [
+            (np.flatnonzero(languages == code), max(1, round(k * share)))
+            for code, share in self.balanced_languages_.items()
+        ]
+        rest = np.flatnonzero(~np.isin(languages, list(self.balanced_languages_)))
         if len(rest):
-            pools[""] = rest
-            quotas[""] = max(1, round(k * len(rest) / n))
-        indices = np.empty((n, k), dtype=np.int32)
-        distances = np.empty((n, k), dtype=np.float32)
-        for start in range(0, n, _BLOCK_ROWS):
-            rows = slice(start, min(n, start + _BLOCK_ROWS))
-            sims = self._similarity_block(x, lexical, rows)
-            local = np.arange(rows.stop - rows.start)
-            sims[local, local + start] = np.inf
-            candidates = [self._top_in_pool(sims, pool, quotas[code] + 1) for code, pool in pools.items()]
-            pooled = np.hstack(candidates)
-            if pooled.shape[1] < k:  # pools too small to fill k: plain nearest neighbours
-                self.balanced_languages_ = {}
-                return self._neighbours(x, lexical, k)
-            pooled_sims = np.take_along_axis(sims, pooled, axis=1)
-            order = np.argsort(-pooled_sims, axis=1, kind="stable")[:, :k]
-            indices[rows] = np.take_along_axis(pooled, order, axis=1)
-            ordered = np.take_along_axis(pooled_sims, order, axis=1)
-            ordered[:, 0] = 1.0
-            distances[rows] = np.clip(1.0 - ordered, 0.0, 2.0)
-        return indices, distances
+            pools.append((rest, max(1, round(k * len(rest) / len(languages)))))
+        return pools
 
     @staticmethod
     def _top_in_pool(sims: np.ndarray, pool: np.ndarray, m: int) -> np.ndarray:

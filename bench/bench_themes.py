@@ -101,18 +101,14 @@ def load_labelled_set(path: Path, view: str = "single") -> LabelledSet:
 def cached_embeddings(texts: Sequence[str], cache_dir: Path | None = None) -> np.ndarray:
     """Embeddings of ``texts`` with the project's Embedder, cached in the temp folder by a hash of the texts."""
     digest = hashlib.sha256("\x1f".join(texts).encode("utf-8")).hexdigest()[:16]
-    path = (cache_dir or Path(tempfile.gettempdir())) / f"lnob-bench-themes-paired-{digest}.npy"
+    path = (cache_dir or Path(tempfile.gettempdir())) / f"lnob-bench-themes-english-{digest}.npy"
     if path.exists():
         return np.load(path)
-    from analysis.analyse import ThemeSpace
-    from analysis.calibration import ModelCalibration
     from analysis.embeddings import Embedder
-    from corpus.settings import BUNDLED_ENGLISH_MODEL, BUNDLED_MULTILINGUAL_MODEL
+    from corpus.settings import BUNDLED_ENGLISH_MODEL
 
     # the space `lnob analyse` clusters an English corpus on (analysis.analyse.ThemeSpace)
-    weight = ModelCalibration.for_model(BUNDLED_MULTILINGUAL_MODEL).english_pair_weight
-    multilingual = Embedder(BUNDLED_MULTILINGUAL_MODEL).encode(list(texts))
-    vectors = ThemeSpace.paired(multilingual, Embedder(BUNDLED_ENGLISH_MODEL).encode(list(texts)), weight).vectors
+    vectors = Embedder(BUNDLED_ENGLISH_MODEL).encode(list(texts))
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
     return vectors

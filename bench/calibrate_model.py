@@ -69,7 +69,6 @@ def main() -> None:
         "merge_threshold": ref.merge_threshold,  # centred spaces share a scale (pairwise spread alike)
         "driver_temperature": round(ref.driver_temperature * pairs(b).std() / pairs(a).std(), 4),
         "term_match_threshold": matched(pairs(a), pairs(b), ref.term_match_threshold),
-        "english_pair_weight": 0.5,
     }
     print(f'  "{args.model}":\n    languages: any  # or [en] for an English-only model')
     for key, value in entry.items():

@@ -34,7 +34,7 @@ def invoke(settings, *args: str) -> str:
     from cli.main import cli
 
     base = ["--data-dir", str(settings.data_dir), "--database-url", settings.resolved_database_url]
-    result = CliRunner().invoke(cli, [*base, *args], env={"LNOB_PSEUDONYM_KEY": "test-key"}, catch_exceptions=False)
+    result = CliRunner().invoke(cli, [*base, *args], env={"LNOB_PSEUDONYM_KEY": "test-key-0123456789abcdef0123456789"}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -116,3 +116,16 @@ def test_analyse_reports_the_languages_of_each_theme(tmp_path):
     assert re.search(r"^languages: en \d+, (es|fr|sw) \d+", output, re.M)
     flagged = [k for k, v in languages["themes"].items() if v["single_language"]]
     assert len([line for line in output.splitlines() if " is essentially one language: " in line]) == len(flagged)
+
+
+def test_the_demo_themes_are_about_something_not_about_a_language(corpus, languages):
+    """Issue 9: with the multilingual default, no demo theme is one language, and themes do not follow language."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    assert all(languages.of(theme_id).flag is None for theme_id in languages.themes), "a demo theme is one language"
+    assignments = corpus.themes.assignments()
+    records = [r for r in corpus.store.records() if assignments.get(r.id) and assignments[r.id].theme_id is not None]
+    themes = [assignments[r.id].theme_id for r in records]
+    assert normalized_mutual_info_score([r.language for r in records], themes) < 0.15
+    multilingual = [t for t in languages.themes if len(languages.of(t).mix.languages) >= 3]
+    assert len(multilingual) >= len(languages.themes) // 2

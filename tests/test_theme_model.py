@@ -183,3 +183,33 @@ def test_quality_floors_on_the_disaster_response_subset(single_label_subset, see
     assert nmi >= 0.55, f"NMI {nmi:.3f} below 0.55 for seed {seed}"
     assert ari >= 0.40, f"ARI {ari:.3f} below 0.40 for seed {seed}"
     assert coverage >= 0.90, f"coverage {coverage:.3f} below 0.90 for seed {seed}"
+
+
+def topics_in_two_languages(seed: int = 0, per_cell: int = 20, n_topics: int = 6):
+    """Topics, each written in two 'languages': a strong shared language direction on top of the topic."""
+    rng = np.random.default_rng(seed)
+    topics = unit(rng.normal(size=(n_topics, DIM)))
+    languages = unit(rng.normal(size=(2, DIM)))
+    rows, topic_of, language_of = [], [], []
+    for t in range(n_topics):
+        for lang in range(2):
+            rows.append(topics[t] + 1.5 * languages[lang] + 0.35 * rng.normal(size=(per_cell, DIM)) / np.sqrt(DIM))
+            topic_of += [t] * per_cell
+            language_of += [["en", "ht"][lang]] * per_cell
+    return unit(np.vstack(rows)).astype(np.float32), np.array(topic_of), np.array(language_of)
+
+
+def test_themes_gather_topics_across_languages_when_languages_are_given():
+    x, topic, language = topics_in_two_languages()
+    blind = ThemeModel(random_state=0, min_cluster_size=10).fit(x).labels_
+    aware = ThemeModel(random_state=0, min_cluster_size=10).fit(x, languages=list(language)).labels_
+    assert normalized_mutual_info_score(language, blind) > 0.4  # blind: every topic split by language
+    assert blind.max() + 1 == 12
+    assert normalized_mutual_info_score(topic, aware) > 0.9
+    assert normalized_mutual_info_score(language, aware) < 0.05
+
+
+def test_languages_must_match_the_rows():
+    x, _, language = topics_in_two_languages(per_cell=10)
+    with pytest.raises(ValueError, match="languages"):
+        ThemeModel().fit(x, languages=list(language[:-1]))
