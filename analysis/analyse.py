@@ -17,6 +17,7 @@ from corpus.themes import AssignmentRow, ThemeSnapshot, ThemeStore
 
 from corpus.curation import CurationStore
 
+from analysis.counting import person_of
 from analysis.curation import Clustering, apply_rules
 from analysis.drivers import agreement, agreement_by_language
 from analysis.evidence import EvidenceBase
@@ -167,7 +168,7 @@ class Analysis:
         tokens, bigrams = timed("keywords", TextProcessor().tokens_and_bigrams_many, texts, languages)
         # no one person's word labels a theme: a keyword needs LNOB_SMALL_CELL contributors among the theme's texts
         extractor = KeywordExtractor(min_contributors=self.evidence.settings.small_cell)
-        contributors = [r.contributor_id for r in records]
+        contributors = [person_of(r) for r in records]
         keywords = (
             extractor.fit(tokens, labels, languages=languages, bigrams=bigrams, contributors=contributors)
             if len(records)
@@ -186,7 +187,8 @@ class Analysis:
             snapshots.append(
                 ThemeSnapshot(
                     id=clustering.inherited[k],
-                    label=(keywords.labels_text_.get(k) if keywords else None) or f"theme {k + 1}",
+                    label=(keywords.labels_text_.get(k) if keywords else None)
+                    or scorer.codebook.theme_name(theme_drivers.primary, theme_drivers.subdriver),
                     keywords=[[term, round(float(score), 4)] for term, score in theme_keywords],
                     keywords_by_language={
                         code: [[term, round(float(score), 4)] for term, score in words]
@@ -222,9 +224,13 @@ class Analysis:
             coverage=round(themed / len(records), 4) if records else 0.0,
             changes=finished.changes if finished else {},
             driver_agreement=agreement([r.self_drivers for r in records], [a.primary for a in per_testimony]),
-            driver_agreement_by_language=agreement_by_language(
-                [r.self_drivers for r in records], [a.primary for a in per_testimony], languages
-            ),
+            driver_agreement_by_language={  # a language with fewer compared texts than a small cell is left out
+                code: result
+                for code, result in agreement_by_language(
+                    [r.self_drivers for r in records], [a.primary for a in per_testimony], languages
+                ).items()
+                if result["n"] >= self.evidence.settings.small_cell
+            },
             seconds=round(time.perf_counter() - started, 2),
             timings=timings,
             space=space,

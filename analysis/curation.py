@@ -194,11 +194,13 @@ class Curator:
         return _normalise(vectors.mean(axis=0))
 
     def _label_for(self, records, fallback: str) -> str:
+        from analysis.counting import person_of
         from analysis.keywords import KeywordExtractor
         from analysis.text import TextProcessor
 
         tokens = TextProcessor().tokens_many([r.text for r in records], [r.language for r in records])
         if not any(tokens):
             return fallback
-        extractor = KeywordExtractor(min_df=1).fit(tokens, [0] * len(tokens))
+        extractor = KeywordExtractor(min_df=1, min_contributors=self.evidence.settings.small_cell)
+        extractor.fit(tokens, [0] * len(tokens), contributors=[person_of(r) for r in records])
         return extractor.labels_text_.get(0) or fallback

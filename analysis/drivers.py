@@ -127,6 +127,18 @@ class Codebook:
                 return driver
         raise KeyError(f"no driver {key!r}; the codebook has {', '.join(self.keys)}")
 
+    def theme_name(self, driver: str | None, subdriver: str | None = None, language: str = FALLBACK_LANGUAGE) -> str:
+        """A readable name for a theme no shared word can label: its driver and sub-driver ("Geography · remoteness").
+
+        Keywords must rest on several contributors' words (``LNOB_SMALL_CELL``);
+        a theme without such words is named from the codebook instead of by a number.
+        """
+        try:
+            name = self.get(driver or "").name(language)
+        except KeyError:
+            return "unnamed theme"
+        return f"{name} · {subdriver.replace('_', ' ')}" if subdriver else name
+
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Codebook":
         """Read and validate the codebook at ``path`` (default: the bundled ``analysis/drivers.yaml``)."""

@@ -42,7 +42,8 @@ def temporary_evidence(settings: Settings):
     """An evidence base in a temporary data dir with the same model settings as ``settings``."""
     with tempfile.TemporaryDirectory(prefix="lnob-eval-") as folder:
         temporary = settings.model_copy(
-            update={"data_dir": Path(folder), "database_url": None, "chroma_url": None, "pseudonym_key": "evaluation"}
+            # no pseudonym key: a throwaway one is generated in the temporary data dir
+            update={"data_dir": Path(folder), "database_url": None, "chroma_url": None, "pseudonym_key": None}
         )
         upgrade(make_engine(temporary.resolved_database_url))
         yield EvidenceBase(temporary)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -18,9 +18,11 @@ from functools import cached_property
 import numpy as np
 
 from corpus.db import make_engine
+from corpus.files import open_to_others
 from corpus.models import IndexStatus, Testimony
+from corpus.redaction import ner_languages
 from corpus.settings import Settings
-from corpus.store import CorpusStore, TestimonyDraft, TestimonyFilter, TestimonyRecord
+from corpus.store import CorpusStore, JournalWipe, TestimonyDraft, TestimonyFilter, TestimonyRecord
 
 from analysis.calibration import ModelCalibration
 from analysis.embeddings import Embedder
@@ -38,6 +40,37 @@ class IndexReport:
     indexed: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ErasureReport:
+    """What one erasure removed: ids and counts, never a text (for the person, ``lnob erase`` and the audit).
+
+    ``journal`` says whether the erased rows' bytes are confirmed gone from the
+    SQLite files (``complete``), and whether that had to wait for readers.
+    """
+
+    testimonies: list[str] = field(default_factory=list)  # testimony and linked proposal ids
+    contributor: bool = False  # the contributor, their consents and profile
+    vectors: int = 0  # vectors deleted from the index
+    export_files: list[str] = field(default_factory=list)  # files deleted under the exports dir (rebuilt without them)
+    themes_relabelled: list[int] = field(default_factory=list)  # themes whose label or keywords were recomputed
+    bot_state_rows: int = 0  # the person's conversation state and draft kept for the bot
+    journal: JournalWipe = field(default_factory=lambda: JournalWipe(True))
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return {
+            "testimonies": list(self.testimonies),
+            "contributor": self.contributor,
+            "vectors": self.vectors,
+            "export_files": list(self.export_files),
+            "themes_relabelled": list(self.themes_relabelled),
+            "bot_state_rows": self.bot_state_rows,
+            "database_wiped": self.journal.complete,
+            "wipe_attempts": self.journal.attempts,
+            "wipe_seconds": self.journal.seconds,
+        }
 
 
 def nearest_centroid(vectors: np.ndarray, centroids: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -230,12 +263,15 @@ class EvidenceBase:
         self.index.reset()
         self.store.mark_all_pending()
         self.store.optimize()
-        return self.index_pending(progress=progress)
+        report = self.index_pending(progress=progress)
+        self.store.wipe_journal()  # finishes an erasure's wipe that readers kept from completing
+        return report
 
     # -- health ---------------------------------------------------------------------
 
-    def doctor(self) -> dict:
-        """Database and index counts, the backlog and any mismatch between them."""
+    def doctor(self, languages: Iterable[str] = ()) -> dict:
+        """Database and index counts, the backlog and any mismatch between them; and, for the
+        languages stored and ``languages`` (the bot's), which pipeline redacts names and places."""
         statuses = self.store.status_counts()
         db_ids = self.store.all_ids()
         index_ids = self.index.ids()
@@ -243,6 +279,8 @@ class EvidenceBase:
         orphans = index_ids - db_ids
         indexed_but_missing = len(missing) - statuses["pending"] - statuses["failed"]
         other_model = self.index.other_model()
+        stale = self.index.stale_files()
+        residue = self.index.residue()
         return {
             "database": self.store.engine.url.render_as_string(hide_password=True),
             "index": self.settings.chroma_url or str(self.settings.chroma_path),
@@ -256,41 +294,105 @@ class EvidenceBase:
             "failed": statuses["failed"],
             "missing_from_index": len(missing),
             "orphans_in_index": len(orphans),
-            "erased_vectors_in_index_files": self.index.residue(),
+            "erased_vectors_in_index_files": residue,
+            # files of segments no collection uses (a dropped collection's vectors); None: a Chroma server
+            "stale_index_files": None if stale is None else len(stale),
+            # the texts, the key, exports and index readable by group or others (files are made 0600)
+            "files_open_to_others": [str(path) for path in open_to_others(self.settings.private_paths())],
+            # language -> the spaCy pipeline that hides names and places in its texts; None: nothing does
+            "names_and_places_redacted": self._names_and_places(languages),
             "ok": not orphans
+            and not residue  # erased people's vectors may still sit in Chroma's files: `lnob reindex` drops them
+            and not stale
             and not other_model
             and indexed_but_missing <= 0
             and statuses["failed"] == 0
             and statuses["pending"] == 0,
         }
 
+    def _names_and_places(self, languages: Iterable[str]) -> dict[str, str | None]:
+        stored = {code for code in self.store.stats()["by_language"] if code != "unknown"}
+        return ner_languages(sorted(stored | set(languages)), self.store.redactor)
+
     # -- erasure --------------------------------------------------------------------
 
     def erase_testimonies(self, ids: Sequence[str]) -> list[str]:
-        """Erase contributions everywhere: vector index first, then the database (which cascades)."""
-        with self._write_lock:
-            every = self.store.with_linked(ids)
-            self.index.delete(every)
-            removed = self.store.erase_testimonies(every)
-        self._erase_exports(every)
-        return removed
+        """Erase contributions (and their linked proposals) everywhere; returns the ids removed (see :meth:`erase`)."""
+        return self.erase(testimony_ids=ids).testimonies
 
     def erase_contributor(self, contributor_id: int) -> list[str]:
-        """Erase a contributor and everything they shared, from the index and the database."""
+        """Erase a contributor and everything they shared everywhere; returns the ids removed (see :meth:`erase`)."""
+        return self.erase(contributor_id=contributor_id).testimonies
+
+    def erase(self, *, contributor_id: int | None = None, testimony_ids: Sequence[str] = ()) -> ErasureReport:
+        """Erase a contributor (everything they shared, their consents, their bot state) or these testimonies
+        (with the proposals linked to them), from every copy; returns what was removed.
+
+        In this order: the vector index, the database rows (which cascade), the
+        themes (labels and keywords recomputed without their words:
+        ``analysis.relabel``), then the exports (deleted, and rebuilt with the
+        new labels and without their words: ``analysis.reports.erase_exports_for``),
+        and last the SQLite files' old bytes (``CorpusStore.wipe_journal``).
+        """
+        from analysis.relabel import ErasureTrace, relabel_after_erasure
+
         with self._write_lock:
-            ids = [r.id for r in self.store.contributor_records(contributor_id)]
-            every = self.store.with_linked(ids)
-            self.index.delete(every)
-            removed = self.store.erase_contributor(contributor_id)
-        self._erase_exports(every)
-        return removed
+            if contributor_id is not None:
+                testimony_ids = [r.id for r in self.store.contributor_records(contributor_id)]
+            every = self.store.with_linked(testimony_ids)
+            trace = ErasureTrace.of(self, every)  # their themes and words, read before the rows go
+            report = ErasureReport(vectors=self.index.delete(every))
+            if contributor_id is not None:
+                alias = self._pseudonym_of(contributor_id)
+                report.contributor = alias is not None
+                report.bot_state_rows = self._forget_chat_state(alias) if alias is not None else 0
+                report.testimonies = self.store.erase_contributor(contributor_id, wipe=False)
+            else:
+                report.testimonies = self.store.erase_testimonies(every, wipe=False)
+        try:
+            relabelled = relabel_after_erasure(self, trace)
+        except Exception:
+            self._drop_exports(every)  # nothing is rebuilt from labels that may still hold their words
+            raise
+        report.themes_relabelled = [change.theme_id for change in relabelled]
+        report.export_files = [str(path) for path in self._erase_exports(every, relabelled=relabelled)]
+        report.journal = self.store.wipe_journal()
+        return report
 
-    def _erase_exports(self, ids: Sequence[str], *, still_counted: bool = False) -> None:
-        """Remove (and regenerate without quoting them) the export files that quoted these testimonies."""
-        if ids:
-            from analysis.reports import erase_exports_for
+    def _pseudonym_of(self, contributor_id: int) -> str | None:
+        """The contributor's pseudonym, or None when there is no such contributor."""
+        from corpus.errors import NotFound
 
-            erase_exports_for(self, ids, still_counted=still_counted)
+        try:
+            return self.store.get_contributor(contributor_id).pseudonym
+        except NotFound:
+            return None
+
+    def _forget_chat_state(self, alias: str) -> int:
+        """Delete what the bot keeps for the contributor ``alias`` (conversation state, draft); returns how many rows.
+
+        The bot keys its rows by Telegram ids, which are never stored, so every
+        id in a row's key is turned into its pseudonym and compared.
+        """
+        from corpus.chatstate import ChatStateStore
+
+        states = ChatStateStore(self.store.engine, self.settings.resolved_pseudonym_key)
+        return states.forget_person(lambda telegram_id: self.store.pseudonym_for(telegram_id, "telegram") == alias)
+
+    def _erase_exports(self, ids: Sequence[str], *, still_counted: bool = False, relabelled: Sequence = ()) -> list:
+        """Remove (and regenerate without quoting them, under the themes' new labels) the export files that
+        quoted these testimonies or carry a changed label; returns the paths deleted."""
+        if not ids and not relabelled:
+            return []
+        from analysis.reports import erase_exports_for
+
+        return erase_exports_for(self, ids, still_counted=still_counted, relabelled=relabelled)
+
+    def _drop_exports(self, ids: Sequence[str]) -> None:
+        """Delete the export files that quoted these testimonies, rebuilding none."""
+        from analysis.reports import registry_of
+
+        registry_of(self).remove_containing(ids)
 
     # -- consent --------------------------------------------------------------------
 

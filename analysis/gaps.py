@@ -4,11 +4,13 @@
     gaps = compute_gaps(evidence)            # or compute_gaps(evidence, country="NP")
     gaps.thin_groups, gaps.absent_groups, gaps.overlaps, gaps.single_partner
 
-Every count is a pair: contributions and distinct contributors. A cell that
-rests on fewer than ``small_cell`` contributors (``settings.small_cell``) is
-shown as "<5" (:meth:`Count.shown`), never as its number, so nobody can be
-singled out from a breakdown. ``aggregate`` contributions count like any
-other: nothing here quotes a text.
+Every count is a pair: contributions and distinct contributors
+(``analysis.counting``). What staff see goes through the small-cell rule of
+``analysis.counting``: a cell resting on fewer than ``small_cell``
+contributors (``settings.small_cell``) is shown as "<5", and a cell that would
+let one be worked out from the total is hidden too ("≥5"):
+``gaps.breakdown("country").text()``. ``aggregate`` contributions count like
+any other: nothing here quotes a text.
 """
 
 from __future__ import annotations
@@ -20,56 +22,11 @@ from dataclasses import dataclass, field
 from corpus.store import TestimonyFilter, TestimonyRecord
 from corpus.vocabulary import GROUPS
 
+from analysis.counting import UNKNOWN, Breakdown, Cell, Count, cell_of, count_by, count_of, protect, public
 from analysis.drivers import Codebook
 from analysis.evidence import EvidenceBase
 
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Count:
-    """Contributions and the distinct contributors behind them."""
-
-    contributions: int = 0
-    contributors: int = 0
-
-    def shown(self, small_cell: int = 5) -> str:
-        """The number of contributions as staff see it: "0", "<5" for a small cell, else the number."""
-        if not self.contributions:
-            return "0"
-        return str(self.contributions) if self.contributors >= small_cell else f"<{small_cell}"
-
-    def is_small(self, small_cell: int = 5) -> bool:
-        """Fewer than ``small_cell`` contributors (an empty cell included)."""
-        return self.contributors < small_cell
-
-
-def _person(record: TestimonyRecord) -> object:
-    """Who gave a contribution (a testimony without a contributor counts as its own person)."""
-    return record.contributor_id if record.contributor_id is not None else f"t:{record.id}"
-
-
-def count_of(records: Iterable[TestimonyRecord]) -> Count:
-    """The ``Count`` of a set of contributions."""
-    records = list(records)
-    return Count(len(records), len({_person(r) for r in records}))
-
-
-def count_by(
-    records: Iterable[TestimonyRecord], key: Callable[[TestimonyRecord], str | Iterable[str] | None]
-) -> dict[str, Count]:
-    """Counts per value of ``key`` (a record may give several values, e.g. its groups), largest first."""
-    contributions: dict[str, int] = defaultdict(int)
-    people: dict[str, set] = defaultdict(set)
-    for record in records:
-        values = key(record)
-        if values is None or isinstance(values, str):
-            values = [values or UNKNOWN]
-        for value in values:
-            contributions[value] += 1
-            people[value].add(_person(record))
-    counts = {value: Count(n, len(people[value])) for value, n in contributions.items()}
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1].contributions, kv[0])))
+STATS_BREAKDOWNS = ("by_kind", "by_country", "by_language", "by_organisation", "by_consent")
 
 
 BREAKDOWN_KEYS: dict[str, Callable[[TestimonyRecord], str | Iterable[str] | None]] = {
@@ -93,6 +50,7 @@ class ThemeOverlap:
     theme_id: int
     label: str
     organisations: dict[str, Count]
+    shown: Breakdown | None = None  # all its contributions by organisation ("unknown" too), as staff see them
 
 
 @dataclass
@@ -115,10 +73,16 @@ class Gaps:
     empty_place_drivers: list[tuple[str, str]] = field(default_factory=list)
     overlaps: list[ThemeOverlap] = field(default_factory=list)
     single_partner: list[ThemeOverlap] = field(default_factory=list)
+    total_cell: Cell | None = None
+    protected: dict[str, Breakdown] = field(default_factory=dict)
 
     def shown(self, count: Count) -> str:
-        """A count under this scope's small-cell rule."""
+        """A lone count under this scope's primary small-cell rule (a breakdown's cells: ``breakdown``)."""
         return count.shown(self.small_cell)
+
+    def breakdown(self, name: str) -> Breakdown:
+        """``"country"``, ``"region"``, ``"driver"`` or ``"group"`` as staff see it (``analysis.counting``)."""
+        return self.protected[name]
 
 
 def gaps_of(
@@ -130,6 +94,7 @@ def gaps_of(
     *,
     small_cell: int = 5,
     country: str | None = None,
+    scope_total: Cell | None = None,
 ) -> Gaps:
     """The gaps of ``records``: ``driver_of`` and ``theme_of`` map testimony ids to the primary driver and theme.
 
@@ -137,6 +102,10 @@ def gaps_of(
     stays two regions. "Thin" means fewer than ``small_cell`` contributors,
     "absent" none at all; groups come from the profile vocabulary, drivers
     from the codebook, so what nobody spoke about is listed too.
+
+    Within a country, the total is that country's cell of the global
+    breakdown by country (``scope_total``, as ``compute_gaps`` finds it), so
+    that it is shown the same way in both.
     """
     primary = lambda r: driver_of.get(r.id) or UNKNOWN  # noqa: E731
     by_group = count_by(records, lambda r: r.groups)
@@ -163,10 +132,10 @@ def gaps_of(
         by_driver=by_driver,
         by_group=groups,
         drivers_by_place=drivers_by_place,
-        thin_groups=[g for g, c in groups.items() if 0 < c.contributors < small_cell],
+        thin_groups=[g for g, c in groups.items() if c.contributions and c.is_small(small_cell)],
         absent_groups=[g for g, c in groups.items() if not c.contributions],
-        thin_regions=[p for p, c in by_region.items() if c.contributors < small_cell],
-        thin_countries=[p for p, c in by_country.items() if c.contributors < small_cell],
+        thin_regions=[p for p, c in by_region.items() if c.is_small(small_cell)],
+        thin_countries=[p for p, c in by_country.items() if c.is_small(small_cell)],
         absent_drivers=[d for d in drivers if not by_driver[d].contributions],
         empty_place_drivers=[(p, d) for p, cells in drivers_by_place.items() for d in drivers if d not in cells],
     )
@@ -175,9 +144,14 @@ def gaps_of(
         theme_id = theme_of.get(record.id)
         if theme_id is not None and theme_id in theme_labels:
             members[theme_id].append(record)
-    for theme_id, theme_members in sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    total = gaps.total
+    gaps.total_cell = public(total, small_cell) if country is None else (scope_total or cell_of(total, small_cell))
+    gaps.protected = {"country": protect(by_country, small_cell), "region": protect(by_region, small_cell),
+                      "driver": protect(by_driver, small_cell), "group": protect(groups, small_cell)}
+    for theme_id, theme_members in sorted(members.items()):  # by id: an order by size would hint at hidden sizes
         organisations = count_by([r for r in theme_members if r.organisation], lambda r: r.organisation)
-        overlap = ThemeOverlap(theme_id, theme_labels[theme_id], organisations)
+        shown = protect(count_by(theme_members, lambda r: r.organisation), small_cell)
+        overlap = ThemeOverlap(theme_id, theme_labels[theme_id], organisations, shown)
         if len(organisations) >= 2:
             gaps.overlaps.append(overlap)
         elif len(organisations) == 1:
@@ -194,4 +168,26 @@ def compute_gaps(evidence: EvidenceBase, country: str | None = None) -> Gaps:
     theme_of = {tid: a.theme_id for tid, a in assignments.items()}
     labels = {t.id: t.label for t in evidence.themes.themes()}
     drivers = Codebook.load(evidence.settings.codebook_path).keys
-    return gaps_of(records, driver_of, theme_of, labels, drivers, small_cell=evidence.settings.small_cell, country=country)
+    small_cell = evidence.settings.small_cell
+    scope_total = country_cells(evidence).cells.get(country) if country else None
+    return gaps_of(records, driver_of, theme_of, labels, drivers, small_cell=small_cell, country=country,
+                   scope_total=scope_total)
+
+
+def country_cells(evidence: EvidenceBase) -> Breakdown:
+    """The breakdown of the whole evidence base by country, as staff see it: a country's total is shown
+    as its cell here wherever it appears (``/gaps NP``, a country report)."""
+    stats = evidence.store.stats()
+    people = stats["people"]["by_country"]
+    counts = {k: Count(n, people.get(k, 0)) for k, n in stats["by_country"].items()}
+    return protect(counts, evidence.settings.small_cell)
+
+
+def stats_shown(stats: Mapping, small_cell: int = 5) -> dict:
+    """``CorpusStore.stats()`` as staff see it: every breakdown of contributions under the small-cell rule
+    (labels such as "12", "<5", "≥5"); the totals of the whole evidence base and the index states as they are."""
+    shown = {key: value for key, value in stats.items() if key != "people"}
+    for key in STATS_BREAKDOWNS:
+        people = stats["people"][key]
+        shown[key] = protect({k: Count(n, people.get(k, 0)) for k, n in stats[key].items()}, small_cell).labels()
+    return shown

@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import sqlite3
+import uuid
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 METADATA_KEYS = ("kind", "country", "organisation", "language", "consent", "date")
 RESIDUE_KEY = "lnob_erased_since_rebuild"  # collection metadata: deleted vectors Chroma's files may still hold
 MODEL_KEY = "lnob_embedding_model"  # collection metadata: the model whose vectors the collection holds
+CHROMA_DATABASE = "chroma.sqlite3"  # an embedded index's own database (and its -wal, -shm), beside segment folders
 
 
 class IndexUnavailable(RuntimeError):
@@ -121,6 +127,14 @@ def chroma_where(where: dict) -> dict | None:
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _is_segment_id(name: str) -> bool:
+    """Whether a folder name is a segment id (a UUID), as Chroma names segment folders."""
+    try:
+        return str(uuid.UUID(name)) == name.lower()
+    except ValueError:
+        return False
 
 
 def date_key(value: datetime) -> int:
@@ -255,9 +269,79 @@ class VectorIndex:
         self.collection.modify(metadata=metadata)
 
     def reset(self) -> None:
-        """Drop and recreate the collection (before a full rebuild)."""
+        """Drop and recreate the collection (before a full rebuild), and delete the files it no longer uses.
+
+        Chroma leaves a dropped collection's vector segment folder on disk, with
+        every vector it held, erased ones included; :meth:`remove_stale_files`
+        deletes such folders.
+        """
         self.client.delete_collection(self.settings.chroma_collection)
         self.collection = _Reopening(self._open)
+        self.remove_stale_files()
+
+    # -- files of the embedded index --------------------------------------------------
+
+    def stale_files(self) -> list[Path] | None:
+        """Every file under the embedded index's folder that no live segment uses, or None when that
+        cannot be told (a Chroma server, whose files are not ours, or a database Chroma changed).
+
+        An embedded index is ``chroma.sqlite3`` (with its ``-wal`` and ``-shm``)
+        and one folder per vector segment, named by the segment's id in that
+        database's ``segments`` table. Anything else, above all the folder of a
+        segment no collection uses any more, is stale and may hold erased
+        vectors (an empty stale folder counts as one).
+        """
+        if self.settings.chroma_url:
+            return None
+        root = self._embedded_root()
+        if root is None:
+            return []
+        live = self._live_segments(root)
+        if live is None:
+            return None
+        stale: list[Path] = []
+        for entry in sorted(root.iterdir()):
+            if entry.is_dir() and entry.name not in live:
+                stale += sorted(p for p in entry.rglob("*") if not p.is_dir()) or [entry]
+            elif not entry.is_dir() and not entry.name.startswith(CHROMA_DATABASE):
+                stale.append(entry)
+        return stale
+
+    def remove_stale_files(self) -> int:
+        """Delete the segment folders no collection uses (see :meth:`stale_files`); returns how many.
+
+        Only folders named like a segment id are deleted; any other stray file
+        is left for a person to look at (``lnob doctor`` lists it).
+        """
+        root = self._embedded_root()
+        live = self._live_segments(root) if root is not None else None
+        if root is None or live is None:
+            return 0
+        removed = 0
+        for entry in root.iterdir():
+            if entry.is_dir() and entry.name not in live and _is_segment_id(entry.name):
+                shutil.rmtree(entry)
+                removed += 1
+        if removed:
+            log.info("removed %d index folders no collection uses", removed)
+        return removed
+
+    def _embedded_root(self) -> Path | None:
+        if self.settings.chroma_url:
+            return None
+        root = Path(self.settings.chroma_path)
+        return root if (root / CHROMA_DATABASE).is_file() else None
+
+    @staticmethod
+    def _live_segments(root: Path) -> set[str] | None:
+        """Ids of every segment of every collection in an embedded index, or None when they cannot be read."""
+        try:
+            uri = f"{(root / CHROMA_DATABASE).as_uri()}?mode=ro"
+            with closing(sqlite3.connect(uri, uri=True, timeout=30)) as database:
+                return {str(row[0]) for row in database.execute("SELECT id FROM segments")}
+        except sqlite3.Error as exc:
+            log.warning("cannot read the index's segments (%s); no index file is judged stale", exc.__class__.__name__)
+            return None
 
     # -- reading --------------------------------------------------------------------
 

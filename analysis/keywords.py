@@ -30,6 +30,21 @@ theme and ``f(t)`` the count of ``t`` over all themes, and the weight is
 their product. Testimonies labelled ``-1`` (unthemed) are no class and are
 left out. Bigrams are weighed the same way, over bigrams.
 
+No one person's word labels a theme: given ``contributors`` (one id per
+testimony; ``None`` for a testimony without one, which then counts as its own
+contributor), a word or bigram becomes a keyword, a label part or a keyword
+in a language only where at least ``min_contributors`` distinct contributors
+among the testimonies it is drawn from use it. The project passes
+``settings.small_cell`` (``LNOB_SMALL_CELL``), so a contributor's rare word
+never names a theme, and never survives their erasure in one::
+
+    >>> tokens = [["water", "dry", "ramkumari"]] * 3 + [["water", "dry"]] * 3 + [["school", "fee"]] * 6
+    >>> labels, people = [0] * 6 + [1] * 6, [7, 7, 7, 1, 2, 3, 4, 5, 6, 8, 9, 10]
+    >>> [word for word, _ in KeywordExtractor().fit(tokens, labels).keywords_[0]]
+    ['dry', 'water', 'ramkumari']
+    >>> [word for word, _ in KeywordExtractor(min_contributors=3).fit(tokens, labels, contributors=people).keywords_[0]]
+    ['dry', 'water']
+
 Languages: tokens come from ``analysis.text.TextProcessor``, per language,
 so a theme told in several languages has keywords from each of them in
 ``keywords_``. Given ``languages`` (one code per testimony), ``fit`` also
@@ -203,6 +218,44 @@ def language_groups(
     return sorted(groups, key=lambda g: (g.theme, -len(g.docs), g.language))
 
 
+def contributor_codes(contributors: Sequence[object | None] | None, positions: Sequence[int]) -> np.ndarray:
+    """A dense code for the contributor of each text at ``positions``; a text without one is its own contributor."""
+    codes: dict[tuple, int] = {}
+    out = np.empty(len(positions), dtype=np.int64)
+    for n, position in enumerate(positions):
+        owner = contributors[position] if contributors is not None else None
+        out[n] = codes.setdefault(("person", owner) if owner is not None else ("text", n), len(codes))
+    return out
+
+
+def people_using(
+    rows_of_docs: Sequence[Sequence[int]], doc_terms: sparse.csr_matrix, owners: np.ndarray
+) -> sparse.csr_matrix:
+    """Groups × terms: how many distinct contributors among each group's documents use each term."""
+    lengths = [len(docs) for docs in rows_of_docs]
+    docs = np.fromiter((d for group in rows_of_docs for d in group), dtype=np.int64, count=sum(lengths))
+    groups = np.repeat(np.arange(len(rows_of_docs), dtype=np.int64), lengths)
+    n_owners = int(owners.max()) + 1 if owners.size else 1
+    pairs, pair_of = np.unique(groups * n_owners + owners[docs], return_inverse=True)
+    # (group, contributor) pairs × terms: whether the pair's documents use the term at all
+    uses = sparse.csr_matrix((np.ones(docs.size), (pair_of.ravel(), docs)), shape=(pairs.size, doc_terms.shape[0]))
+    uses = sparse.csr_matrix(uses @ (doc_terms > 0).astype(float))
+    uses.data[:] = 1.0
+    per_group = sparse.csr_matrix(
+        (np.ones(pairs.size), (pairs // n_owners, np.arange(pairs.size))), shape=(len(rows_of_docs), pairs.size)
+    )
+    return sparse.csr_matrix(per_group @ uses)
+
+
+def shared_only(weights: sparse.csr_matrix, people: sparse.csr_matrix, min_people: int) -> sparse.csr_matrix:
+    """``weights`` with every term used by fewer than ``min_people`` contributors of its row set to zero."""
+    allowed = people.copy()
+    allowed.data = (allowed.data >= min_people).astype(float)
+    kept = sparse.csr_matrix(weights.multiply(allowed))
+    kept.eliminate_zeros()
+    return kept
+
+
 def bigram_threshold(n_texts: int, min_df: int, min_share: float) -> int:
     """How many of a label's testimonies must use a bigram for it to be the label: at least two."""
     return max(MIN_BIGRAM_TEXTS, min_df, math.ceil(min_share * n_texts))
@@ -251,7 +304,10 @@ class KeywordExtractor:
     two) that must use a bigram for it to lead the label;
     ``min_language_texts`` and ``min_language_share`` the least testimonies
     a language needs in a theme to get keywords there; ``staff_languages``
-    the languages labels are preferably written in (see the module docstring).
+    the languages labels are preferably written in (see the module docstring);
+    ``min_contributors`` the least distinct contributors that must use a word
+    or bigram where it is shown (1: no such rule; the project passes
+    ``settings.small_cell``).
 
     After ``fit``: ``classes_`` (theme labels, sorted), ``vocabulary_``,
     ``c_tf_idf_`` (classes × vocabulary, sparse), and keyed by theme label:
@@ -271,6 +327,7 @@ class KeywordExtractor:
         min_language_texts: int = 3,
         min_language_share: float = 0.1,
         staff_languages: Sequence[str] = (),
+        min_contributors: int = 1,
     ):
         self.n_keywords = n_keywords
         self.min_df = min_df
@@ -280,6 +337,7 @@ class KeywordExtractor:
         self.min_language_texts = min_language_texts
         self.min_language_share = min_language_share
         self.staff_languages = staff_languages
+        self.min_contributors = min_contributors
 
     def fit(
         self,
@@ -287,15 +345,20 @@ class KeywordExtractor:
         labels: Sequence[int],
         languages: Sequence[str | None] | None = None,
         bigrams: Sequence[Sequence[str]] | None = None,
+        contributors: Sequence[object | None] | None = None,
     ) -> "KeywordExtractor":
         """Compute keywords and labels for every theme in ``labels`` (``-1``, unthemed, is skipped).
 
         ``languages`` (one code per testimony; a missing one counts as
         ``xx``) adds keywords per language and labels in one language;
         ``bigrams`` (``TextProcessor.tokens_and_bigrams_many``) lets labels
-        lead with a phrase.
+        lead with a phrase; ``contributors`` (one id per testimony, None for
+        none) is whom ``min_contributors`` counts, and without it every
+        testimony counts as its own contributor.
         """
-        for name, values in (("labels", labels), ("languages", languages), ("bigram lists", bigrams)):
+        named = (("labels", labels), ("languages", languages), ("bigram lists", bigrams),
+                 ("contributors", contributors))
+        for name, values in named:
             if values is not None and len(values) != len(tokens):
                 raise ValueError(f"{len(tokens)} token lists but {len(values)} {name}")
         label_array = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -305,9 +368,10 @@ class KeywordExtractor:
         theme_docs = docs_by_class(class_of_doc, len(self.classes_))
 
         self.vocabulary_, doc_terms = document_term_counts([tokens[i] for i in themed], self.min_df)
+        self._owners = contributor_codes(contributors, themed)
         theme_counts = membership(theme_docs, len(themed)) @ doc_terms
         idf = inverse_class_frequency(theme_counts)
-        self.c_tf_idf_ = weigh(theme_counts, idf)
+        self.c_tf_idf_ = self.shown(weigh(theme_counts, idf), theme_docs, doc_terms)
         self.keywords_ = {
             int(label): top_terms(self.c_tf_idf_.getrow(row), self.vocabulary_, self.n_keywords)
             for row, label in enumerate(self.classes_)
@@ -330,11 +394,20 @@ class KeywordExtractor:
         self.labels_text_ = self.labels(label_docs, doc_terms, idf, themed_bigrams, theme_docs)
         return self
 
+    def shown(
+        self, weights: sparse.csr_matrix, rows_of_docs: Sequence[Sequence[int]], doc_terms: sparse.csr_matrix
+    ) -> sparse.csr_matrix:
+        """``weights`` (one row per set of documents) less the terms too few contributors of that set use."""
+        if self.min_contributors <= 1:
+            return weights
+        return shared_only(weights, people_using(rows_of_docs, doc_terms, self._owners), self.min_contributors)
+
     def keywords_by_language(
         self, groups: Sequence[LanguageGroup], doc_terms: sparse.csr_matrix, idf: np.ndarray
     ) -> dict[int, dict[str, list[tuple[str, float]]]]:
         """Each theme's keywords in each of its ``groups``' languages, largest language first."""
-        weights = weigh(membership([group.docs for group in groups], doc_terms.shape[0]) @ doc_terms, idf)
+        rows = [group.docs for group in groups]
+        weights = self.shown(weigh(membership(rows, doc_terms.shape[0]) @ doc_terms, idf), rows, doc_terms)
         by_theme: dict[int, dict[str, list[tuple[str, float]]]] = {int(label): {} for label in self.classes_}
         for row, group in enumerate(groups):
             words = top_terms(weights.getrow(row), self.vocabulary_, self.n_keywords)
@@ -364,7 +437,7 @@ class KeywordExtractor:
         theme_docs: Sequence[Sequence[int]],
     ) -> dict[int, str]:
         """Each theme's label, from the testimonies ``label_docs`` (all of the theme's, or one language's)."""
-        weights = weigh(membership(label_docs, doc_terms.shape[0]) @ doc_terms, idf)
+        weights = self.shown(weigh(membership(label_docs, doc_terms.shape[0]) @ doc_terms, idf), label_docs, doc_terms)
         # Labels draw on more candidates than the keywords, as stems shared among the top ones are skipped.
         n_candidates = max(self.n_keywords, 5 * self.label_words)
         candidates = [top_terms(weights.getrow(row), self.vocabulary_, n_candidates) for row in range(len(label_docs))]
@@ -390,7 +463,7 @@ class KeywordExtractor:
         idf = inverse_class_frequency(membership(theme_docs, len(bigrams)) @ doc_bigrams)
         sources = membership(label_docs, len(bigrams))
         weights = weigh(sources @ doc_bigrams, idf)
-        texts_with = sparse.csr_matrix(sources @ (doc_bigrams > 0).astype(float))
+        texts_with = self.shown(sparse.csr_matrix(sources @ (doc_bigrams > 0).astype(float)), label_docs, doc_bigrams)
         return [
             best_bigram(
                 weights.getrow(row),

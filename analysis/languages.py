@@ -5,7 +5,7 @@ The shortest working example::
     from analysis.languages import LanguageMix, SingleLanguageRule, theme_languages
 
     mix = LanguageMix.of(records)             # contributions and contributors per language
-    mix.shown(small_cell=5)                   # "en 12, ht 9, fr <5"
+    mix.shown(small_cell=5)                   # "en 12, fr <5, ht ≥5" (analysis.counting's rule)
     flag = SingleLanguageRule().check(mix, LanguageMix.of(corpus_records))
     flag.reason if flag else "mixed"          # "94% of its 52 texts are Swahili (sw), against 30% ..."
 
@@ -18,9 +18,10 @@ texts rather than by their subject (an embedding model that does not map
 languages onto one space does that). Staff see such a theme flagged, with the
 reason, before they quote it as a finding.
 
-Small cells: each language's count follows the project's rule
-(:class:`analysis.gaps.Count`): a cell resting on fewer than ``small_cell``
-contributors is shown as "<5", never as its number.
+Small cells: a mix is a breakdown like any other (``analysis.counting``): a
+cell resting on fewer than ``small_cell`` contributors is shown as "<5", and
+one that would let it be worked out from the total as "≥5". Shares and the
+flag's reason are only given for a language whose cell is shown.
 """
 
 from __future__ import annotations
@@ -32,41 +33,30 @@ from typing import TYPE_CHECKING
 
 from corpus.store import TestimonyRecord
 
-from analysis.gaps import UNKNOWN, Count, count_by
+from analysis.counting import OPEN, UNKNOWN, Breakdown, Count, count_by, protect
 
 if TYPE_CHECKING:
     from corpus.settings import Settings
 
     from analysis.evidence import EvidenceBase
 
-# English names of the language codes the partners' evidence is likely to hold (ISO 639), for staff and
-# report readers; a code missing here is shown as it is.
-LANGUAGE_NAMES: dict[str, str] = {
-    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "as": "Assamese", "ay": "Aymara", "az": "Azerbaijani",
-    "be": "Belarusian", "bg": "Bulgarian", "bn": "Bengali", "bs": "Bosnian", "ca": "Catalan", "cs": "Czech",
-    "da": "Danish", "de": "German", "dz": "Dzongkha", "el": "Greek", "en": "English", "es": "Spanish",
-    "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "gl": "Galician", "gn": "Guarani",
-    "gu": "Gujarati", "ha": "Hausa", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "ht": "Haitian Creole",
-    "hu": "Hungarian", "hy": "Armenian", "id": "Indonesian", "ig": "Igbo", "it": "Italian", "ja": "Japanese",
-    "ka": "Georgian", "kik": "Kikuyu", "kk": "Kazakh", "km": "Khmer", "kn": "Kannada", "ko": "Korean",
-    "ku": "Kurdish", "ky": "Kyrgyz", "lg": "Ganda", "ln": "Lingala", "lo": "Lao", "mg": "Malagasy",
-    "mk": "Macedonian", "ml": "Malayalam", "mn": "Mongolian", "mr": "Marathi", "ms": "Malay", "my": "Burmese",
-    "ne": "Nepali", "nl": "Dutch", "no": "Norwegian", "nso": "Northern Sotho", "om": "Oromo", "or": "Odia",
-    "pa": "Punjabi", "pl": "Polish", "ps": "Pashto", "pt": "Portuguese", "qu": "Quechua", "ro": "Romanian",
-    "ru": "Russian", "rw": "Kinyarwanda", "si": "Sinhala", "sk": "Slovak", "sn": "Shona", "so": "Somali",
-    "sq": "Albanian", "sr": "Serbian", "st": "Sotho", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil",
-    "te": "Telugu", "tg": "Tajik", "th": "Thai", "ti": "Tigrinya", "tk": "Turkmen", "tl": "Tagalog",
-    "tr": "Turkish", "ug": "Uyghur", "uk": "Ukrainian", "ur": "Urdu", "uz": "Uzbek", "vi": "Vietnamese",
-    "wo": "Wolof", "xh": "Xhosa", "yo": "Yoruba", "zh": "Chinese", "zu": "Zulu",
-}
-
-
 def language_label(code: str | None) -> str:
     """How a language is named for people: ``"Swahili (sw)"``, the bare code if unknown, or ``"language unknown"``."""
     if not code or code == UNKNOWN:
         return "language unknown"
-    name = LANGUAGE_NAMES.get(code.lower().replace("_", "-").split("-")[0])
+    name = language_name(code)
     return f"{name} ({code})" if name else code
+
+
+def language_name(code: str, display: str = "en") -> str | None:
+    """The name of the language ``code`` in the language ``display`` (CLDR data through Babel), or None if unknown."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        names = Locale.parse(display).languages
+    except (ValueError, UnknownLocaleError):
+        names = Locale("en").languages
+    return names.get(code.lower().replace("-", "_")) or names.get(code.lower().replace("_", "-").split("-")[0])
 
 
 def percent(share: float) -> str:
@@ -124,20 +114,23 @@ class LanguageMix:
         total = self.total
         return self.counts.get(language, Count()).contributions / total if total else 0.0
 
-    def shown(self, small_cell: int = 5, *, names: bool = False, limit: int | None = None) -> str:
-        """``"en 12, ht 9, fr <5"`` (``names``: ``"English (en) 12, ..."``), small cells as "<5"; "-" if empty."""
-        items = list(self.counts.items())
-        shown = [f"{language_label(k) if names else k} {c.shown(small_cell)}" for k, c in items[:limit]]
-        if limit is not None and len(items) > limit:
-            shown.append(f"and {len(items) - limit} more")
-        return ", ".join(shown) or "-"
+    def protected(self, small_cell: int = 5) -> Breakdown:
+        """The mix as people see it (``analysis.counting.protect``)."""
+        return protect(self.counts, small_cell)
 
-    def to_dict(self, small_cell: int = 5) -> dict:
-        """A JSON-ready dict; counts as people see them (small cells as "<5"), the share only when its cell is not small."""
+    def shown(self, small_cell: int = 5, *, names: bool = False, limit: int | None = None) -> str:
+        """``"en 12, fr <5, ht ≥5"`` (``names``: ``"English (en) 12, ..."``) under the small-cell rule; "-" if empty."""
+        mix = self.protected(small_cell)
+        return mix.text({k: language_label(k) for k in self.counts} if names else None, limit=limit)
+
+    def to_dict(self, small_cell: int = 5, *, total_shown: bool = True) -> dict:
+        """A JSON-ready dict; counts as people see them, the largest language's share only when its cell is
+        shown (and the total is: ``total_shown``)."""
         largest = self.largest
-        open_share = largest is not None and not self.counts[largest].is_small(small_cell)
+        mix = self.protected(small_cell)
+        open_share = total_shown and largest is not None and not mix.withheld and mix[largest].state == OPEN
         return {
-            "languages": {k: c.shown(small_cell) for k, c in self.counts.items()},
+            "languages": mix.labels(),
             "language_count": len(self.languages),
             "largest_language": largest,
             "largest_language_share": round(self.largest_share, 2) if open_share else None,
@@ -150,7 +143,7 @@ class SingleLanguageFlag:
 
     language: str
     theme_share: float
-    corpus_share: float
+    corpus_share: float | None  # None: the corpus's count of the language is hidden
     theme_texts: int
     reason: str
 
@@ -159,7 +152,7 @@ class SingleLanguageFlag:
         return {
             "language": self.language,
             "theme_share": round(self.theme_share, 2),
-            "corpus_share": round(self.corpus_share, 2),
+            "corpus_share": round(self.corpus_share, 2) if self.corpus_share is not None else None,
             "reason": self.reason,
         }
 
@@ -207,10 +200,16 @@ class SingleLanguageRule:
         theme_share, corpus_share = theme.share(language), corpus.share(language)
         if theme_share < self.dominance or theme_share - corpus_share < self.margin:
             return None
-        if theme.counts[language].is_small(self.small_cell):
+        shown = theme.protected(self.small_cell)
+        if shown.withheld or shown[language].state != OPEN:  # its numbers are not shown: neither is the flag
             return None
-        reason = (f"{percent(theme_share)} of its {theme.total} texts are {language_label(language)}, against "
-                  f"{percent(corpus_share)} of the corpus: it may gather a language rather than a subject")
+        in_corpus = corpus.protected(self.small_cell)
+        if not in_corpus.withheld and in_corpus[language].state == OPEN:
+            against = f"against {percent(corpus_share)} of the corpus"
+        else:  # the corpus's count of that language is hidden: so is its share
+            against, corpus_share = "against a smaller share of the corpus", None
+        reason = (f"{percent(theme_share)} of its {theme.total} texts are {language_label(language)}, {against}: "
+                  "it may gather a language rather than a subject")
         return SingleLanguageFlag(language, theme_share, corpus_share, theme.total, reason)
 
     def describe(self) -> str:
@@ -229,9 +228,12 @@ class ThemeLanguages:
     mix: LanguageMix
     flag: SingleLanguageFlag | None
 
+    total_shown: bool = True  # False: the theme's size is hidden ("<5", "≥5"), so no share of it is given
+
     def to_dict(self, small_cell: int = 5) -> dict:
         """The mix's dict (``languages``: counts as shown, ...) and ``single_language`` (the flag or None)."""
-        return {**self.mix.to_dict(small_cell), "single_language": self.flag.to_dict() if self.flag else None}
+        return {**self.mix.to_dict(small_cell, total_shown=self.total_shown),
+                "single_language": self.flag.to_dict() if self.flag else None}
 
 
 @dataclass
@@ -259,13 +261,17 @@ class CorpusLanguages:
 
 
 def languages_of(
-    records: Sequence[TestimonyRecord], theme_of: Mapping[str, int | None], rule: SingleLanguageRule
+    records: Sequence[TestimonyRecord], theme_of: Mapping[str, int | None], rule: SingleLanguageRule,
+    hidden_sizes: Iterable[int] = (),
 ) -> CorpusLanguages:
     """The languages of ``records`` (the analysed corpus) and of each theme (``theme_of``: testimony id -> theme id).
 
     Records with no entry in ``theme_of`` were not analysed and are left out;
-    unthemed ones (theme None) count in the corpus only.
+    unthemed ones (theme None) count in the corpus only. A theme whose size is
+    not shown (``hidden_sizes``) gets no flag and no share: both would give
+    its size away.
     """
+    hidden_sizes = set(hidden_sizes)
     analysed = [r for r in records if r.id in theme_of]
     members: dict[int, list[TestimonyRecord]] = defaultdict(list)
     for record in analysed:
@@ -276,7 +282,8 @@ def languages_of(
     themes = {}
     for theme_id, records_of_theme in members.items():
         mix = LanguageMix.of(records_of_theme)
-        themes[theme_id] = ThemeLanguages(theme_id, mix, rule.check(mix, corpus))
+        hidden = theme_id in hidden_sizes
+        themes[theme_id] = ThemeLanguages(theme_id, mix, None if hidden else rule.check(mix, corpus), not hidden)
     return CorpusLanguages(corpus, themes, rule)
 
 
@@ -285,4 +292,7 @@ def theme_languages(evidence: EvidenceBase, rule: SingleLanguageRule | None = No
     assignments = evidence.themes.assignments()
     theme_of = {tid: a.theme_id for tid, a in assignments.items()}
     records = [r for r in evidence.store.iter_records() if r.id in theme_of] if theme_of else []
-    return languages_of(records, theme_of, rule or SingleLanguageRule.for_settings(evidence.settings))
+    from analysis.explore import theme_cells
+
+    hidden = [t for t, cell in theme_cells(evidence).themes.items() if cell.suppressed] if theme_of else []
+    return languages_of(records, theme_of, rule or SingleLanguageRule.for_settings(evidence.settings), hidden)

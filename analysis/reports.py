@@ -17,9 +17,12 @@ Three rules hold for every file written here:
   ``aggregate`` contributions are counted in every number, never quoted.
 - **Only redacted text.** ``TestimonyRecord.text`` is the redacted text; the
   original never leaves the corpus tables.
-- **Small cells.** Any count that rests on fewer than ``settings.small_cell``
-  contributors is written "<5"; charts hatch such bars and draw them to the
-  threshold, not to scale.
+- **Small cells.** Every count goes through ``analysis.counting``: one that
+  rests on fewer than ``settings.small_cell`` contributors is written "<5",
+  one that would let it be worked out from a total "≥5", and a breakdown
+  that cannot be shown safely is withheld; charts hatch such bars and draw
+  them to the threshold, not to scale. Each breakdown reads as it does in the
+  CLI and the bot; a theme's overall size as in ``lnob themes``.
 
 Each file is recorded in the ``corpus.exports`` registry with the id of every
 testimony it quotes, so that ``erase_exports_for`` can delete it (and rebuild
@@ -50,13 +53,26 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from corpus.exports import ExportFile, ExportRegistry
+from corpus.redaction import ner_languages
 from corpus.store import TestimonyFilter, TestimonyRecord
 from corpus.validation import parse_country
 
 from analysis import charts
-from analysis.charts import driver_keys, driver_name, small_cell_label
+from analysis.charts import driver_keys, driver_name
+from analysis.counting import (
+    Breakdown,
+    Cell,
+    Count,
+    cell_of,
+    count_by,
+    count_of,
+    protect,
+    protect_table,
+    public,
+)
+from analysis.counting import Table as CountTable
 from analysis.evidence import EvidenceBase
-from analysis.explore import theme_quotes
+from analysis.explore import protect_themes, theme_cells, theme_quotes
 from analysis.languages import CorpusLanguages, LanguageMix, SingleLanguageRule, language_label, languages_of
 from analysis.quotes import Quote
 
@@ -244,12 +260,36 @@ def section_titles(blocks: Sequence[Block]) -> list[str]:
     return [b.text for b in blocks if isinstance(b, Heading) and b.level == 1]
 
 
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_LINE_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+_MARKDOWN_SYNTAX = re.compile(
+    r"^(?P<number>\d{1,9})(?P<delimiter>[.)])(?=[ \t]|$)"  # an ordered list item
+    r"|^(?P<mark>#{1,6}(?=[ \t]|$)|[>+=-])"  # a heading, quote, list item, rule or setext underline
+    r"|(?<=[ \t])#(?=#*[ \t]*$)"  # a heading's closing #s
+    r"|[\\`*\[\]|~$]"  # escapes, code, emphasis, links and images, table cells, strikethrough, maths
+    r"|_(?![^\W_])|(?<![^\W_])_"  # an _ that can open or close emphasis (snake_case cannot)
+    r"|<(?=[A-Za-z/!?])"  # an HTML tag or an autolink ("<5" stays as it is)
+    r"|&(?=#?\w+;)"  # a character reference
+    r"|:(?=//)|(?<=\b[Ww]{3})\.",  # an extended autolink (https://..., www....)
+    re.MULTILINE,
+)
+
+
+def _escape_markdown(match: re.Match[str]) -> str:
+    if match.group("number"):
+        return match.group("number") + "\\" + match.group("delimiter")
+    return "\\" + match.group()
 
 
 def _md(text: str) -> str:
-    """Text safe in Markdown: anything that could open an HTML tag is escaped ("<5" stays as it is)."""
-    return _TAG_START.sub("&lt;", str(text))
+    """Text that stays text in Markdown: every character that could start Markdown or HTML syntax there
+    (a link, an image, a tag, emphasis, a heading, a list, a table cell) is backslash-escaped.
+
+    Every quote, label, title and caption written to Markdown passes through here, so a testimony's
+    ``[click](javascript:...)`` or ``![p](//host/p.png)`` shows as those characters, never as a live
+    link or a remote image. Renderers (CommonMark, GitHub) show the original text; only the indentation
+    of lines is dropped, since it would turn them into code blocks.
+    """
+    return _MARKDOWN_SYNTAX.sub(_escape_markdown, _LINE_INDENT.sub("", str(text)))
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -257,7 +297,7 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return _md(" ".join(str(text).split())).replace("|", "\\|")
+    return _md(" ".join(str(text).split()))
 
 
 # -- consented quote rows ---------------------------------------------------------------
@@ -447,34 +487,32 @@ def _quote_blocks(rows: Sequence[QuoteRow]) -> list[Block]:
 # -- reports ----------------------------------------------------------------------------
 
 
-def _people(records: Iterable[TestimonyRecord]) -> int:
-    """Distinct contributors (a testimony without a contributor counts as one)."""
-    return len({r.contributor_id if r.contributor_id is not None else f"t:{r.id}" for r in records})
-
-
 class _Counts:
-    """Counts shown in a report, each one checked against the small-cell rule."""
+    """The counts a report shows, under the small-cell rule of ``analysis.counting``.
+
+    Each breakdown is protected on its own, as the CLI and the bot protect
+    it, so it reads the same everywhere; it is protected once, under a name,
+    and looked up by that name wherever the report shows one of its cells.
+    """
 
     def __init__(self, small_cell: int) -> None:
         self.small_cell = small_cell
+        self.breakdowns: dict[tuple, Breakdown] = {}
 
-    def cell(self, records: Sequence[TestimonyRecord]) -> str:
-        """The number of contributions, or "<5" when fewer than ``small_cell`` people gave them."""
-        if not records:
-            return "0"
-        return str(len(records)) if _people(records) >= self.small_cell else f"<{self.small_cell}"
+    def of(self, name: tuple, groups: dict[str, list[TestimonyRecord]]) -> Breakdown:
+        """The breakdown ``name`` of these groups of records (protected on first use)."""
+        if name not in self.breakdowns:
+            self.breakdowns[name] = protect({k: count_of(v) for k, v in groups.items()}, self.small_cell)
+        return self.breakdowns[name]
 
-    def people(self, records: Sequence[TestimonyRecord]) -> str:
-        """The number of distinct contributors, or "<5"."""
-        return small_cell_label(_people(records), self.small_cell) if records else "0"
+    def cell(self, name: tuple, value: str) -> Cell:
+        """One value's cell of the breakdown ``name`` (an empty one if the value is not in it)."""
+        breakdown = self.breakdowns[name]
+        return breakdown.cells[value] if value in breakdown else Cell(Count(), "empty", self.small_cell)
 
-    def breakdown(self, groups: dict[str, list[TestimonyRecord]], limit: int = MAX_BREAKDOWN_VALUES) -> str:
-        """``"KE 12, NP <5, ..."`` largest first."""
-        ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        text = ", ".join(f"{k} {self.cell(v)}" for k, v in ordered[:limit])
-        if len(ordered) > limit:
-            text += f", and {len(ordered) - limit} more"
-        return text or "-"
+    def text(self, name: tuple, limit: int = MAX_BREAKDOWN_VALUES) -> str:
+        """``"KE 12, BD ≥5, NP <5, and 2 more"``, or that it is withheld."""
+        return self.breakdowns[name].text(limit=limit, more="and {n} more")
 
 
 def _group_by(records: Iterable[TestimonyRecord], key: Callable[[TestimonyRecord], Iterable[str] | str]) -> dict[str, list]:
@@ -486,13 +524,14 @@ def _group_by(records: Iterable[TestimonyRecord], key: Callable[[TestimonyRecord
     return dict(groups)
 
 
+NO_GROUP = "none given"
 BREAKDOWN_KEYS: dict[str, Callable[[TestimonyRecord], Iterable[str] | str]] = {
     "country": lambda r: r.country or "unknown",
     "organisation": lambda r: r.organisation or "unknown",
     "kind": lambda r: r.kind,
     "gender": lambda r: r.gender or "not given",
     "age band": lambda r: r.age_band or "not given",
-    "group": lambda r: r.groups or ("none given",),
+    "group": lambda r: r.groups or (NO_GROUP,),
     "language": lambda r: r.language or "unknown",
 }
 
@@ -667,15 +706,17 @@ class _ReportBuilder:
         self.all_groups = sorted({g for r in all_records for g in r.groups})
         self.records = [r for r in all_records if self.country is None or r.country == self.country]
         self.assignments = themes.assignments() if self.records else {}
+        # a theme's overall size, as `lnob themes` shows it
+        self.overall_cells = theme_cells(self.evidence).themes if self.assignments else {}
         # a theme's language flag is about the clustering, so it is judged on the whole analysed corpus
         self.rule = SingleLanguageRule.for_settings(self.evidence.settings)
         self.languages: CorpusLanguages = languages_of(
-            all_records, {tid: a.theme_id for tid, a in self.assignments.items()}, self.rule)
+            all_records, {tid: a.theme_id for tid, a in self.assignments.items()}, self.rule,
+            hidden_sizes=[t for t, cell in self.overall_cells.items() if cell.suppressed])
         self.run = themes.last_run()
         self.hidden = hidden_quotes(self.evidence)
         active = themes.themes()
         overall = themes.sizes()
-        self.overall_people = themes.contributor_counts()
         by_theme: dict[int, list[TestimonyRecord]] = defaultdict(list)
         for record in self.records:
             assignment = self.assignments.get(record.id)
@@ -702,11 +743,40 @@ class _ReportBuilder:
                     members=members,
                 )
             )
-        self.themes.sort(key=lambda t: (-len(t.members), t.id))
         themed = {r.id for t in self.themes for r in t.members}
         self.unthemed = [r for r in self.records if r.id not in themed]
         self.keys = list(driver_keys(self._codebook_path()))
         self.codebook = _load_codebook(self.evidence.settings.codebook_path)
+        self._protect(all_records)
+
+    def _protect(self, all_records: Sequence[TestimonyRecord]) -> None:
+        """How the report's totals and theme sizes are shown (``analysis.counting``).
+
+        The scope's total is public for the global report, and within a
+        country that country's cell of the breakdown by country (as ``/gaps``
+        shows it). Theme sizes are, globally, protected with their drivers'
+        totals as ``lnob themes`` protects them; within a country, as a
+        breakdown of the country's contributions. Themes whose size is hidden
+        come after the others, by id: their place says nothing of their size.
+        """
+        small = self.small_cell
+        if self.country is None:
+            self.scope = public(count_of(self.records), small)
+            drivers = {t.id: t.primary_driver for t in self.themes}
+            totals = {d: count_of([r for t in self.themes if t.primary_driver == d for r in t.members])
+                      for d in set(drivers.values())}
+            self.theme_cells = protect_themes({t.id: count_of(t.members) for t in self.themes}, drivers, totals,
+                                              small).themes
+            self.unthemed_cell = public(count_of(self.unthemed), small)
+        else:
+            by_country = protect(count_by(all_records, lambda r: r.country), small)
+            self.scope = by_country.cells.get(self.country) or cell_of(count_of(self.records), small)
+            sizes = protect({t.id: count_of(t.members) for t in self.themes} | {None: count_of(self.unthemed)}, small)
+            self.theme_cells = {t.id: sizes[t.id] for t in self.themes}
+            self.unthemed_cell = sizes[None] if None in sizes else Cell(Count(), "empty", small)
+        self.themes.sort(key=lambda t: (self.theme_cells[t.id].suppressed,
+                                        0 if self.theme_cells[t.id].suppressed else -len(t.members), t.id))
+        self.by_driver = self.counts.of(("driver",), _group_by(self.records, lambda r: self._driver_of(r) or charts.NO_DRIVER))
 
     def _codebook_path(self) -> str | None:
         path = self.evidence.settings.codebook_path
@@ -751,22 +821,24 @@ class _ReportBuilder:
             model = settings.embedding_model
         redaction = ("phone numbers, e-mail addresses, web links, handles and identity numbers are replaced by "
                      "placeholders such as [PHONE]")
-        if settings.use_ner:
-            redaction += ", and names and places too where a named-entity pipeline is installed for the language"
-        quotable = [r for r in records if r.quotable]
+        redaction += self._names_and_places_note()
+        c, kinds, consent = self.counts, self._kinds(), self._consent()
         return [
             Heading("Method"),
             Bullets([
                 f"Embedding model: {model}.",
                 analysis,
-                f"Counts: {self.counts.cell(records)} contributions ({self.counts.cell([r for r in records if r.kind == 'testimony'])} "
-                f"testimonies, {self.counts.cell([r for r in records if r.kind == 'proposal'])} proposals) from "
-                f"{self.counts.people(records)} contributors; {self.counts.cell(quotable)} of them may be quoted.",
+                f"Counts: {self.scope.label} contributions ({c.cell(kinds, 'testimony').label} "
+                f"testimonies, {c.cell(kinds, 'proposal').label} proposals) from "
+                f"{self.scope.people} contributors; {c.cell(consent, 'quotable').label} of them may be quoted.",
                 "Consent: only contributions whose contributor gave 'quote' consent are quoted, anonymously; "
                 "contributions under 'aggregate' consent are counted in every number but never quoted. "
                 "Quotes hidden by staff are never shown.",
                 f"Small cells: any count that rests on fewer than {self.small_cell} contributors is shown as "
-                f"\"<{self.small_cell}\"; in the charts such bars are hatched and drawn to the threshold, not to scale.",
+                f"\"<{self.small_cell}\"; a count that would let such a cell be worked out from a total and the "
+                f"other cells is hidden too and shown as \"≥{self.small_cell}\", and a breakdown or table that "
+                "cannot be shown safely is withheld (a withheld value in a table is \"·\"); in the charts such "
+                "bars are hatched and drawn to the threshold, not to scale.",
                 f"Redaction: every text shown is the redacted text: {redaction}.",
                 f"Quotes: per theme, up to {self.n_quotes} chosen by maximal marginal relevance (central and diverse, "
                 f"near-duplicates dropped) among the {QUOTE_CANDIDATES} most central quotable members"
@@ -777,6 +849,22 @@ class _ReportBuilder:
                 "erases their data it is deleted and rebuilt without them.",
             ]),
         ]
+
+    def _names_and_places_note(self) -> str:
+        """What redaction does with names and places, language by language; where nothing hides them, it says so."""
+        languages = sorted({r.language for r in self.records if r.language})
+        pipelines = ner_languages(languages, self.evidence.store.redactor)
+        hidden = [language_label(code) for code, pipeline in pipelines.items() if pipeline]
+        shown = [language_label(code) for code, pipeline in pipelines.items() if not pipeline]
+        note = ""
+        if hidden:
+            note += (f"; names of people and of places below the country level are replaced too ([NAME], [PLACE]) "
+                     f"in texts in {', '.join(hidden)}, by a named-entity model that can miss some")
+        if shown:
+            note += (f"; in texts in {', '.join(shown)} names and places are NOT redacted, since no named-entity "
+                     f"pipeline is installed for {'that language' if len(shown) == 1 else 'those languages'}: "
+                     "quotes in them may name people and places")
+        return note
 
     def _languages_note(self) -> str:
         """Which languages the evidence came from, with counts, and the single-language rule."""
@@ -791,21 +879,32 @@ class _ReportBuilder:
     def _codebook_version(self) -> str:
         return f" (version {self.codebook.version})" if self.codebook is not None else ""
 
+    def _kinds(self) -> tuple:
+        """The name of the scope's breakdown by kind (testimony, proposal)."""
+        self.counts.of(("by", "kind"), _group_by(self.records, BREAKDOWN_KEYS["kind"]))
+        return ("by", "kind")
+
+    def _consent(self) -> tuple:
+        """The name of the scope's breakdown by consent (quotable, aggregate), as ``lnob theme`` has it."""
+        self.counts.of(("consent",), _group_by(self.records, lambda r: "quotable" if r.quotable else "aggregate"))
+        return ("consent",)
+
     def _summary(self) -> list[Block]:
         records, c = self.records, self.counts
+        kinds, consent = self._kinds(), self._consent()
         rows = [
-            ["contributions", c.cell(records)],
-            ["testimonies", c.cell([r for r in records if r.kind == "testimony"])],
-            ["proposals", c.cell([r for r in records if r.kind == "proposal"])],
-            ["contributors", c.people(records)],
-            ["quotable (quote consent)", c.cell([r for r in records if r.quotable])],
-            ["counted only (aggregate consent)", c.cell([r for r in records if not r.quotable])],
+            ["contributions", self.scope.label],
+            ["testimonies", c.cell(kinds, "testimony").label],
+            ["proposals", c.cell(kinds, "proposal").label],
+            ["contributors", self.scope.people],
+            ["quotable (quote consent)", c.cell(consent, "quotable").label],
+            ["counted only (aggregate consent)", c.cell(consent, "aggregate").label],
             ["countries" if self.country is None else "regions",
              str(len({(r.country if self.country is None else r.region) or "unknown" for r in records}))],
             ["organisations", str(len({r.organisation for r in records if r.organisation}))],
             ["languages", str(len({r.language for r in records if r.language}))],
             ["themes", str(len(self.themes))],
-            ["not in any theme", c.cell(self.unthemed)],
+            ["not in any theme", self.unthemed_cell.label],
         ]
         if records:
             first = min(r.created_at for r in records).date().isoformat()
@@ -813,7 +912,7 @@ class _ReportBuilder:
             rows.append(["period", f"{first} to {last}"])
         blocks: list[Block] = [Heading("Summary"), Table(["", "count"], rows)]
         breakdown_rows = [
-            [name, c.breakdown(_group_by(records, key))]
+            [name, c.of(("by", name), _group_by(records, key)) and c.text(("by", name))]
             for name, key in BREAKDOWN_KEYS.items()
             if not (name == "country" and self.country)
         ]
@@ -825,38 +924,49 @@ class _ReportBuilder:
         if not self.records:
             return []
         small = self.small_cell
-        place_name = "country" if self.country is None else "region"
-        counts, people, places = driver_place_counts(self.records, self._driver_of, _PLACE[place_name])
-        by_month, month_people = month_counts(self.records)
+        place_name, counts, table = self._place_table()
+        places = len(counts)
+        top = dict(sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:MAX_REGIONS_CHARTED])
+        by_month = _group_by(self.records, lambda r: r.created_at.strftime("%Y-%m"))
+        months = self.counts.of(("month",), by_month)
         blocks: list[Block] = [Heading("Charts")]
         if self.themes:
-            blocks.append(Chart("themes", charts.themes_by_size(_chart_rows(self.themes), small_cell=small),
+            blocks.append(Chart("themes", charts.themes_by_size(_chart_rows(self.themes, self.theme_cells), small_cell=small),
                                 "Themes by number of contributions, coloured by primary driver."))
         blocks.append(Chart(
             "drivers",
-            charts.drivers_by_country(counts, contributors=people, small_cell=small,
-                                      title=f"Contributions by driver and {place_name}"),
+            charts.drivers_by_country(top, small_cell=small, title=f"Contributions by driver and {place_name}",
+                                      cells=table),
             f"Contributions by their primary driver, per {place_name}"
             + (f" (the {MAX_REGIONS_CHARTED} largest)" if places > MAX_REGIONS_CHARTED else "") + ".",
         ))
-        blocks.append(Chart("months", charts.theme_by_month(by_month, contributors=month_people, small_cell=small),
-                            "Contributions by month."))
+        blocks.append(Chart("months", charts.theme_by_month({m: len(v) for m, v in by_month.items()}, small_cell=small,
+                                                            cells=months), "Contributions by month."))
         return blocks
+
+    def _place_table(self) -> tuple[str, dict[str, dict[str, int]], CountTable]:
+        """Contributions per place (country, or region within a country) and primary driver, and the table
+        protected as a whole, its totals as the breakdowns by place and by driver show them."""
+        if not hasattr(self, "_places"):
+            place_name = "country" if self.country is None else "region"
+            self.counts.of(("by", place_name), _group_by(self.records, _PLACE[place_name]))
+            counts, table = driver_place_table(self.records, self._driver_of, _PLACE[place_name], self.small_cell,
+                                               drivers=self.keys)
+            self._places = (place_name, counts, table)
+        return self._places
 
     def _drivers(self) -> list[Block]:
         blocks: list[Block] = []
         by_driver = _group_by(self.themes, lambda t: t.primary_driver if t.primary_driver in self.keys else "")
-        by_driver_records = _group_by(self.records, lambda r: self._driver_of(r) or "")
         for key in self.keys:
             blocks.append(Heading(driver_name(key, codebook_path=self._codebook_path())))
             description = self._driver_description(key)
             if description:
                 blocks.append(Paragraph(description, note=True))
             themes = by_driver.get(key, [])
-            contributions = by_driver_records.get(key, [])
             intersecting = [t for t in self.themes if key in t.intersecting_drivers and t.primary_driver != key]
             blocks.append(Paragraph(
-                f"{self.counts.cell(contributions)} contributions have this as their primary driver; "
+                f"{self.counts.cell(('driver',), key).label} contributions have this as their primary driver; "
                 f"{_plural(len(themes), 'theme')} {'is' if len(themes) == 1 else 'are'} mainly about it"
                 + (f", and it intersects with {len(intersecting)} more: "
                    + "; ".join(f"#{t.id} {t.label}" for t in intersecting[:8]) if intersecting else "")
@@ -883,14 +993,17 @@ class _ReportBuilder:
         drivers = driver_name(theme.primary_driver) if theme.primary_driver else "none"
         if theme.intersecting_drivers:
             drivers += " (intersecting: " + ", ".join(driver_name(d) for d in theme.intersecting_drivers) + ")"
-        size = f"{c.cell(members)} contributions from {c.people(members)} contributors"
+        cell = self.theme_cells[theme.id]
+        size = f"{cell.label} contributions from {cell.people} contributors"
         if self.country:
-            overall = theme.overall_size if self.overall_people.get(theme.id, 0) >= self.small_cell else f"<{self.small_cell}"
-            size += f" in {self.country} (theme overall: {overall})"
+            overall = self.overall_cells.get(theme.id)
+            size += f" in {self.country} (theme overall: {overall.label if overall is not None else 'not shown'})"
+        kinds = c.of(("theme", theme.id, "kind"), _group_by(members, BREAKDOWN_KEYS["kind"]))
         rows = [
             ["size", size],
             ["testimonies / proposals",
-             f"{c.cell([r for r in members if r.kind == 'testimony'])} / {c.cell([r for r in members if r.kind == 'proposal'])}"],
+             f"{c.cell(('theme', theme.id, 'kind'), 'testimony').label} / "
+             f"{c.cell(('theme', theme.id, 'kind'), 'proposal').label}" if not kinds.withheld else kinds.text()],
             ["drivers", drivers + (f"; sub-driver {theme.subdriver}" if theme.subdriver else "")],
             ["keywords", ", ".join(theme.keywords) or "-"],
         ]
@@ -899,7 +1012,8 @@ class _ReportBuilder:
         for name in ("country", "organisation", "gender", "age band", "group"):
             if name == "country" and self.country:
                 continue
-            rows.append([f"by {name}", c.breakdown(_group_by(members, BREAKDOWN_KEYS[name]))])
+            c.of(("theme", theme.id, name), _group_by(members, BREAKDOWN_KEYS[name]))
+            rows.append([f"by {name}", c.text(("theme", theme.id, name))])
         languages = LanguageMix.of(members).shown(self.small_cell, names=True, limit=MAX_BREAKDOWN_VALUES)
         rows.append(["by language", languages])
         blocks: list[Block] = [Heading(f"#{theme.id} {theme.label}", level=2), Table(["", ""], rows)]
@@ -949,38 +1063,39 @@ class _ReportBuilder:
             blocks.append(Paragraph("There are no contributions in this scope yet."))
             return blocks
         names = {k: driver_name(k, codebook_path=self._codebook_path()) for k in self.keys}
-        place_name, places_name = ("country", "Countries") if self.country is None else ("region", "Regions")
-        place = (lambda r: r.country or "unknown") if self.country is None else (lambda r: r.region or "unknown")
-        by_place = _group_by(records, place)
+        places_name = "Countries" if self.country is None else "Regions"
+        place_name, _, table = self._place_table()
+        places = c.of(("by", place_name), {})
+        by_place = _group_by(records, _PLACE[place_name])
         rows, thin_cells = [], []
-        for value in sorted(by_place, key=lambda k: (-len(by_place[k]), k)):
-            drivers = _group_by(by_place[value], lambda r: self._driver_of(r) or "")
-            row = [value, c.cell(by_place[value]), c.people(by_place[value])]
-            for key in self.keys:
-                members = drivers.get(key, [])
-                row.append(c.cell(members))
-                if not members:
-                    thin_cells.append(f"{value} · {names[key]}")
-            rows.append(row)
-        blocks += [Heading(f"By {place_name} and driver", level=2),
-                   Table([place_name, "contributions", "contributors", *names.values()], rows)]
+        for value, cell in places.items():  # as the breakdown shows them: hidden places after the others
+            rows.append([value, cell.label, cell.people, *(table.cells[(value, key)].label for key in self.keys)])
+            thin_cells += [f"{value} · {names[key]}" for key in self.keys if not table.cells[(value, key)].count.contributions]
+        blocks.append(Heading(f"By {place_name} and driver", level=2))
+        if table.withheld:
+            blocks.append(Paragraph(f"Withheld: too few contributors per {place_name} and driver to show them safely."))
+            thin_cells = ["withheld"]
+        else:
+            blocks.append(Table([place_name, "contributions", "contributors", *names.values()], rows))
+
+        groups, table = self._group_table()
+        group_rows, absent_cells = [], []
+        for group, cell in groups.items():
+            label = "(no group given)" if group == NO_GROUP else group
+            group_rows.append([label, cell.label, *(table.cells[(group, key)].label for key in self.keys)])
+            if cell.count.contributions and group != NO_GROUP:
+                absent_cells += [f"{group} · {names[k]}" for k in self.keys if not table.cells[(group, k)].count.contributions]
+        blocks.append(Heading("By group and driver", level=2))
+        if table.withheld:
+            blocks.append(Paragraph("Withheld: too few contributors per group and driver to show them safely."))
+            absent_cells = ["withheld"]
+        else:
+            blocks.append(Table(["group", "contributions", *names.values()], group_rows))
 
         by_group = _group_by(records, lambda r: r.groups)
-        group_rows, absent_cells = [], []
-        for group in sorted(set(self.all_groups) | set(by_group), key=lambda g: (-len(by_group.get(g, [])), g)):
-            members = by_group.get(group, [])
-            drivers = _group_by(members, lambda r: self._driver_of(r) or "")
-            group_rows.append([group, c.cell(members), *(c.cell(drivers.get(k, [])) for k in self.keys)])
-            if members:
-                absent_cells += [f"{group} · {names[k]}" for k in self.keys if not drivers.get(k)]
-        no_group = [r for r in records if not r.groups]
-        group_rows.append(["(no group given)", c.cell(no_group), *(c.cell([r for r in no_group if self._driver_of(r) == k]) for k in self.keys)])
-        blocks += [Heading("By group and driver", level=2),
-                   Table(["group", "contributions", *names.values()], group_rows)]
-
-        thin_groups = [g for g in self.all_groups if 0 < _people(by_group.get(g, [])) < small]
+        thin_groups = [g for g in self.all_groups if by_group.get(g) and count_of(by_group[g]).is_small(small)]
         absent_groups = [g for g in self.all_groups if not by_group.get(g)]  # known from other countries
-        thin_places = [p for p in by_place if _people(by_place[p]) < small]
+        thin_places = [p for p in by_place if count_of(by_place[p]).is_small(small)]
         absent_drivers = [names[k] for k in self.keys if not any(self._driver_of(r) == k for r in records)]
         items = [f"Groups with fewer than {small} contributors: {_listing(thin_groups)}."]
         if self.country:
@@ -1002,6 +1117,32 @@ class _ReportBuilder:
         blocks += self._overlaps()
         return blocks
 
+    def _group_table(self) -> tuple[Breakdown, CountTable]:
+        """Contributions per self-identified group (and none given) and primary driver: the breakdown by
+        group, with the groups heard elsewhere but not here as empty rows, and the table protected as a whole."""
+        groups = _group_by(self.records, BREAKDOWN_KEYS["group"])
+        shown = self.counts.of(("by", "group"), groups)
+        empty = Cell(Count(), "empty", self.small_cell)
+        rows = Breakdown(dict(shown.cells) | {g: empty for g in self.all_groups if g not in shown}, self.small_cell,
+                         shown.withheld)
+        if NO_GROUP in rows.cells:  # the row of those who gave no group comes last
+            rows.cells[NO_GROUP] = rows.cells.pop(NO_GROUP)
+        counts = {g: {d: count_of(v) for d, v in _group_by(groups.get(g, []), self._driver_or_none).items()} for g in rows.cells}
+        table = protect_table(counts, self.small_cell, columns=self._driver_columns(), row_totals=rows.cells,
+                              column_totals=self._driver_totals())
+        return rows, table
+
+    def _driver_or_none(self, record: TestimonyRecord) -> str:
+        return self._driver_of(record) or charts.NO_DRIVER
+
+    def _driver_columns(self) -> list[str]:
+        """The codebook's drivers, then any other primary driver found, then none."""
+        return list(dict.fromkeys([*self.keys, *sorted(self.by_driver.cells), charts.NO_DRIVER]))
+
+    def _driver_totals(self) -> dict[str, Cell]:
+        empty = Cell(Count(), "empty", self.small_cell)
+        return {d: self.by_driver.cells.get(d, empty) for d in self._driver_columns()}
+
     def _overlaps(self) -> list[Block]:
         """Which partners speak to each theme: overlaps, and themes only one partner speaks to."""
         c = self.counts
@@ -1009,15 +1150,18 @@ class _ReportBuilder:
         pairs: Counter = Counter()
         for theme in self.themes:
             by_org = _group_by([r for r in theme.members if r.organisation], lambda r: r.organisation)
+            name = ("theme", theme.id, "organisation")  # as the theme's section shows it
+            c.of(name, _group_by(theme.members, BREAKDOWN_KEYS["organisation"]))
             if len(by_org) >= 2:
-                shared_rows.append([f"#{theme.id} {theme.label}", str(len(by_org)), c.breakdown(by_org)])
+                shared_rows.append([f"#{theme.id} {theme.label}", str(len(by_org)), c.text(name)])
                 orgs = sorted(by_org)
                 for i, a in enumerate(orgs):
                     for b in orgs[i + 1:]:
                         pairs[(a, b)] += 1
             elif len(by_org) == 1:
-                org, members = next(iter(by_org.items()))
-                single.append(f"#{theme.id} {theme.label}: only {org} ({c.cell(members)} contributions)")
+                org = next(iter(by_org))
+                count = c.text(name) if c.breakdowns[name].withheld else f"{c.cell(name, org).label} contributions"
+                single.append(f"#{theme.id} {theme.label}: only {org} ({count})")
         blocks: list[Block] = [Heading("Overlaps between partners", level=2)]
         if shared_rows:
             blocks += [Paragraph("Themes that several partner organisations' evidence speaks to:"),
@@ -1067,36 +1211,32 @@ _PLACE: dict[str, Callable[[TestimonyRecord], str]] = {
 }
 
 
-def _chart_rows(themes: Sequence[ThemeInScope]) -> list[dict]:
-    return [{"id": t.id, "label": t.label, "size": len(t.members), "contributors": _people(t.members),
-             "primary_driver": t.primary_driver} for t in themes]
+def _chart_rows(themes: Sequence[ThemeInScope], cells: dict[int, Cell]) -> list[dict]:
+    """Rows for ``charts.themes_by_size``, each with its size's cell as the report shows it."""
+    return [{"id": t.id, "label": t.label, "size": len(t.members), "contributors": count_of(t.members).contributors,
+             "primary_driver": t.primary_driver, "cell": cells[t.id]} for t in themes]
 
 
-def driver_place_counts(
+def driver_place_table(
     records: Sequence[TestimonyRecord],
     driver_of: Callable[[TestimonyRecord], str | None],
     place: Callable[[TestimonyRecord], str],
-    limit: int = MAX_REGIONS_CHARTED,
-) -> tuple[dict, dict, int]:
-    """Contributions and contributors per place and primary driver, for the ``limit`` largest places.
-
-    Returns ``(counts, contributors, number_of_places)``, ready for ``charts.drivers_by_country``.
-    """
+    small_cell: int = 5,
+    drivers: Sequence[str] = (),
+) -> tuple[dict[str, dict[str, int]], CountTable]:
+    """Contributions per place and primary driver (none: ``charts.NO_DRIVER``), and the table protected as
+    a whole (``analysis.counting.protect_table``), its totals as the breakdowns by place and by driver show
+    them on their own (``/gaps``, a report's summary). Places come as that breakdown shows them."""
+    driver = lambda r: driver_of(r) or charts.NO_DRIVER  # noqa: E731
     by_place = _group_by(records, place)
-    top = sorted(by_place, key=lambda k: (-len(by_place[k]), k))[:limit]
-    counts: dict[str, dict[str, int]] = {p: {} for p in top}
-    people: dict[str, dict[str, int]] = {p: {} for p in top}
-    for p in top:
-        for driver, members in _group_by(by_place[p], lambda r: driver_of(r) or charts.NO_DRIVER).items():
-            counts[p][driver] = len(members)
-            people[p][driver] = _people(members)
-    return counts, people, len(by_place)
-
-
-def month_counts(records: Sequence[TestimonyRecord]) -> tuple[dict[str, int], dict[str, int]]:
-    """Contributions and contributors per ``YYYY-MM``, ready for ``charts.theme_by_month``."""
-    months = _group_by(records, lambda r: r.created_at.strftime("%Y-%m"))
-    return {m: len(v) for m, v in sorted(months.items())}, {m: _people(v) for m, v in sorted(months.items())}
+    places = protect({p: count_of(v) for p, v in by_place.items()}, small_cell)
+    by_driver = protect(count_by(records, driver), small_cell)
+    columns = list(dict.fromkeys([*drivers, *sorted(by_driver.cells), charts.NO_DRIVER]))
+    empty = Cell(Count(), "empty", small_cell)
+    table = protect_table({p: count_by(by_place[p], driver) for p in places.cells}, small_cell, columns=columns,
+                          row_totals=places.cells, column_totals={d: by_driver.cells.get(d, empty) for d in columns})
+    counts = {p: {d: n for d in columns if (n := table.cells[(p, d)].count.contributions)} for p in places.cells}
+    return counts, table
 
 
 def themes_chart(evidence: EvidenceBase, country: str | None = None) -> bytes:
@@ -1104,7 +1244,8 @@ def themes_chart(evidence: EvidenceBase, country: str | None = None) -> bytes:
     builder = _ReportBuilder(evidence, country, n_quotes=0, exclude=set())
     builder._read()
     title = "Themes by size" + (f" in {builder.country}" if builder.country else "")
-    return charts.themes_by_size(_chart_rows(builder.themes), small_cell=builder.small_cell, title=title)
+    return charts.themes_by_size(_chart_rows(builder.themes, builder.theme_cells), small_cell=builder.small_cell,
+                                 title=title)
 
 
 def drivers_chart(evidence: EvidenceBase, country: str | None = None) -> bytes:
@@ -1118,9 +1259,11 @@ def drivers_chart(evidence: EvidenceBase, country: str | None = None) -> bytes:
         assignment = assignments.get(record.id)
         return assignment.primary_driver if assignment is not None else None
 
-    counts, people, _ = driver_place_counts(records, driver_of, _PLACE[place_name])
+    small = evidence.settings.small_cell
+    counts, table = driver_place_table(records, driver_of, _PLACE[place_name], small)
+    top = dict(list(counts.items())[:MAX_REGIONS_CHARTED])
     title = f"Contributions by driver and {place_name}" + (f" in {country.upper()}" if country else "")
-    return charts.drivers_by_country(counts, contributors=people, small_cell=evidence.settings.small_cell, title=title)
+    return charts.drivers_by_country(top, small_cell=small, title=title, cells=table)
 
 
 def theme_month_chart(evidence: EvidenceBase, theme_id: int, country: str | None = None) -> bytes:
@@ -1131,9 +1274,10 @@ def theme_month_chart(evidence: EvidenceBase, theme_id: int, country: str | None
     records = theme_members(evidence, theme_id)
     if country:
         records = [r for r in records if r.country == country.upper()]
-    by_month, people = month_counts(records)
-    return charts.theme_by_month(by_month, contributors=people, small_cell=evidence.settings.small_cell,
-                                 title=f"#{theme.id} {theme.label}: contributions by month",
+    months = count_by(records, lambda r: r.created_at.strftime("%Y-%m"))  # as `lnob theme` shows them
+    small = evidence.settings.small_cell
+    return charts.theme_by_month({m: c.contributions for m, c in months.items()}, small_cell=small,
+                                 cells=protect(months, small), title=f"#{theme.id} {theme.label}: contributions by month",
                                  colour=charts.driver_colour(theme.primary_driver))
 
 
@@ -1164,7 +1308,13 @@ def _register(evidence: EvidenceBase, path: Path, companions: Sequence[Path], **
 # -- erasure ----------------------------------------------------------------------------
 
 
-def erase_exports_for(evidence: EvidenceBase, testimony_ids: Iterable[str], *, still_counted: bool = False) -> list[Path]:
+def erase_exports_for(
+    evidence: EvidenceBase,
+    testimony_ids: Iterable[str],
+    *,
+    still_counted: bool = False,
+    relabelled: Sequence = (),
+) -> list[Path]:
     """Delete every export that quotes any of ``testimony_ids`` and rebuild it without quoting them.
 
     Reports are regenerated with their parameters (country, format, number of
@@ -1176,25 +1326,95 @@ def erase_exports_for(evidence: EvidenceBase, testimony_ids: Iterable[str], *, s
     rebuilt reports still count them in every number and only stop quoting
     them. A rebuild that fails is logged and skipped: the files holding the
     words are gone either way. Returns the paths deleted from disk.
+
+    ``relabelled`` are the themes the erasure gave a new label or new keywords
+    (``analysis.relabel.Relabel``; they are recomputed first). Files that may
+    show an erased word (a relabelled theme's old label or keyword that the
+    erased texts used and the theme no longer shows) are rebuilt too, though they quote no one erased:
+    every report (it shows every theme's label and keywords), and every quote
+    export of a relabelled theme or quoting a member of one (its theme
+    column shows the label). A theme export is rebuilt under its new title,
+    and the registry's record of every file, removed ones included, is
+    renamed to match (title and file name), so no old label stays anywhere.
     """
     ids = set(testimony_ids)
-    if not ids:
+    relabelled = [change for change in relabelled if change.dropped]  # only those can show an erased word
+    if not ids and not relabelled:
         return []
     registry = registry_of(evidence)
+    targets = registry.containing(ids) if ids else []
+    if relabelled:
+        chosen = {e.id for e in targets}
+        targets += [e for e in _carrying_labels(evidence, registry, relabelled) if e.id not in chosen]
     removed: list[Path] = []
     rebuilt: dict[tuple, int | None] = {}
-    for export in sorted(registry.containing(ids), key=lambda e: (e.created_at, e.id), reverse=True):
+    for export in sorted(targets, key=lambda e: (e.created_at, e.id), reverse=True):
         removed += registry.remove(export.id, forget=ids)
         key = _rebuild_key(export)
         if key not in rebuilt:
             try:
-                rebuilt[key] = _regenerate(evidence, export, ids, exclude=set() if still_counted else ids)
+                rebuilt[key] = _regenerate(evidence, export, ids, exclude=set() if still_counted else ids,
+                                           title=_retitled(export.title, relabelled))
             except Exception:
                 log.exception("could not rebuild export %s (%s) after an erasure; it was removed", export.id, export.kind)
                 rebuilt[key] = None
         if rebuilt[key] is not None:
             registry.mark_replaced(export.id, rebuilt[key])
+    if relabelled:
+        _rename_records(registry, relabelled)
     return removed
+
+
+def _theme_title(theme_id: int, label: str) -> str:
+    """How a theme export's title names its theme (the CLI's and the bot's ``Theme 12: label``)."""
+    return f"Theme {theme_id}: {label}"
+
+
+def _retitled(title: str, relabelled: Sequence) -> str:
+    """``title`` naming every relabelled theme by its new label."""
+    for change in relabelled:
+        if change.label_changed and change.old_label:
+            title = title.replace(_theme_title(change.theme_id, change.old_label),
+                                  _theme_title(change.theme_id, change.new_label))
+    return title
+
+
+def _carrying_labels(evidence: EvidenceBase, registry: ExportRegistry, relabelled: Sequence) -> list[ExportFile]:
+    """Present exports that show an old label or keyword of a relabelled theme (see ``erase_exports_for``)."""
+    present = registry.list()
+    renamed = {change.theme_id for change in relabelled if change.label_changed}
+    quoted = [t for e in present if e.kind != REPORT_KIND for t in e.testimony_ids or []]
+    theme_of = {t: a.theme_id for t, a in evidence.themes.assignments(quoted).items()} if renamed and quoted else {}
+    carrying = []
+    for export in present:
+        params = export.params or {}
+        if export.kind == REPORT_KIND:
+            carrying.append(export)
+        elif renamed and (
+            _retitled(export.title, relabelled) != export.title
+            or params.get("theme_id", params.get("theme")) in renamed
+            or any(theme_of.get(t) in renamed for t in export.testimony_ids or [])
+        ):
+            carrying.append(export)
+    return carrying
+
+
+def _rename_records(registry: ExportRegistry, relabelled: Sequence) -> None:
+    """Every registry record (any status) whose title names a theme by its old label gets the new title,
+    and its file name the new title's slug."""
+    for export in registry.list(status=None):
+        title = _retitled(export.title, relabelled)
+        if title == export.title:
+            continue
+        old_prefix, new_prefix = f"{_slug(export.kind, 20)}-{_slug(export.title)}-", f"{_slug(export.kind, 20)}-{_slug(title)}-"
+
+        def renamed(path: str) -> str:
+            folder, _, name = path.rpartition("/")
+            if name.startswith(old_prefix):
+                name = new_prefix + name[len(old_prefix):]
+            return f"{folder}/{name}" if folder else name
+
+        registry.rename(export.id, title, renamed(export.path), [renamed(f) for f in export.files or []])
 
 
 def _rebuild_key(export: ExportFile) -> tuple:
@@ -1205,9 +1425,11 @@ def _rebuild_key(export: ExportFile) -> tuple:
     return ("export", export.id)
 
 
-def _regenerate(evidence: EvidenceBase, export: ExportFile, unquoted: set[str], exclude: set[str]) -> int | None:
-    """Write ``export`` again quoting none of ``unquoted`` and leaving ``exclude`` out of every count;
-    returns the new export's id (None: nothing left to write)."""
+def _regenerate(
+    evidence: EvidenceBase, export: ExportFile, unquoted: set[str], exclude: set[str], title: str | None = None
+) -> int | None:
+    """Write ``export`` again quoting none of ``unquoted`` and leaving ``exclude`` out of every count, under
+    ``title`` (default: its own); returns the new export's id (None: nothing left to write)."""
     params = dict(export.params or {})
     if export.kind == REPORT_KIND:  # quotes are chosen afresh, consent re-checked
         result = generate_report(evidence, params.get("country"), params.get("format", export.format),
@@ -1217,6 +1439,6 @@ def _regenerate(evidence: EvidenceBase, export: ExportFile, unquoted: set[str], 
     remaining = [t for t in export.testimony_ids or [] if t not in unquoted]
     if not remaining:
         return None
-    _, replacement = write_quotes(evidence, remaining, export.format, title=export.title, kind=export.kind,
+    _, replacement = write_quotes(evidence, remaining, export.format, title=title or export.title, kind=export.kind,
                                   params=params, created_by=export.created_by, exclude=unquoted)
     return replacement.id

@@ -12,6 +12,7 @@ catalogue lets through. Reciprocal rank fusion (RRF) combines the two lists.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -19,7 +20,11 @@ from datetime import datetime
 import numpy as np
 
 from corpus.curation import CurationStore
+from corpus.language import detect
+from corpus.errors import InvalidText
 from corpus.store import TestimonyRecord
+from corpus.validation import parse_country, parse_date_bound, parse_language
+from corpus.vocabulary import GROUPS
 
 from analysis.evidence import EvidenceBase
 from analysis.index import date_key
@@ -67,6 +72,39 @@ class SearchFilter:
     def needs_catalogue(self) -> bool:
         """Whether some condition is beyond the vector index's metadata."""
         return bool(self.driver or self.theme is not None or self.group)
+
+
+def checked_filter(evidence: EvidenceBase, **given: str | int | None) -> SearchFilter:
+    """The filter a person typed (``country="np"``, ``until="2026-03"``, ...), every value checked.
+
+    A country that is not an ISO code, a language that is not a language code, a driver the codebook
+    lacks, an organisation or profile group that does not exist, or a date that is no day, month or
+    year raises ``InvalidText`` naming it (the error ``lnob report`` gives for a bad country), rather
+    than a search that quietly finds nothing. Dates follow ``corpus.validation.parse_date_bound``.
+    """
+    from analysis.drivers import Codebook
+
+    values = {key: value for key, value in given.items() if value is not None and str(value).strip()}
+    where = SearchFilter(**{k: v for k, v in values.items() if k in ("kind", "theme")})
+    where.country = parse_country(values.get("country"))
+    where.language = parse_language(values.get("language"))
+    where.since = parse_date_bound(values.get("since"))
+    where.until = parse_date_bound(values.get("until"), end=True)
+    if "driver" in values:
+        keys = Codebook.load(evidence.settings.codebook_path).keys
+        where.driver = str(values["driver"]).strip().lower().replace("-", "_")
+        if where.driver not in keys:
+            raise InvalidText(f"driver {values['driver']!r} is not one of: {', '.join(keys)}")
+    if "organisation" in values:
+        codes = sorted(o.code for o in evidence.store.organisations())
+        where.organisation = str(values["organisation"]).strip().lower()
+        if where.organisation not in codes:
+            raise InvalidText(f"organisation {values['organisation']!r} is not one of: {', '.join(codes) or 'none yet'}")
+    if "group" in values:
+        where.group = str(values["group"]).strip().lower()
+        if where.group not in GROUPS:
+            raise InvalidText(f"group {values['group']!r} is not one of: {', '.join(GROUPS)}")
+    return where
 
 
 @dataclass
@@ -192,6 +230,8 @@ class Searcher:
         self._tokens: dict[str, list[str]] = {}
         self._document_frequency: dict[str, int] = {}
         self._bridge_words: list[str] = []
+        self._bridge_languages: np.ndarray = np.zeros(0, dtype=object)
+        self._word_languages: dict[str, dict[str, int]] = {}
         self._bridge_vectors: np.ndarray | None = None
 
     def refresh(self) -> None:
@@ -200,11 +240,16 @@ class Searcher:
         records = [catalogue.records[i] for i in catalogue.ids]
         tokens = self.processor.tokens_many([r.text for r in records], [r.language for r in records])
         self._lexical = LexicalIndex().fit(catalogue.ids, tokens)
-        self._languages = sorted({r.language or "en" for r in records}) or ["en"]
+        by_count = Counter(r.language or "en" for r in records)
+        self._languages = [code for code, _ in by_count.most_common()] or ["en"]  # the main language first
         self._tokens = dict(zip(catalogue.ids, tokens))
         self._document_frequency = document_frequencies(tokens)
+        self._word_languages = word_languages(tokens, [r.language or "" for r in records])
         frequent = sorted((w for w, n in self._document_frequency.items() if n >= 2), key=lambda w: -self._document_frequency[w])
         self._bridge_words = frequent[:MAX_BRIDGE_WORDS]
+        self._bridge_languages = np.array(
+            [max(self._word_languages[w].items(), key=lambda item: item[1])[0] for w in self._bridge_words], dtype=object
+        )
         self._bridge_vectors = None
         self._catalogue = catalogue
         self._vectors = None
@@ -231,12 +276,14 @@ class Searcher:
         return [self._result(tid, score, semantic, lexical) for tid, score in fused[:k]]
 
     def _lexical_query(self, query: str, first_pass: Sequence[str]) -> list[str]:
-        """The BM25 query: the query's words in every corpus language, their bridges, and feedback terms."""
-        tokens: list[str] = []
-        for language in self._languages:
-            for token in self.processor.tokens(query, language):
-                if token not in tokens:
-                    tokens.append(token)
+        """The BM25 query: the query's words in its own language, their bridges, and feedback terms.
+
+        The query is read in the language it is written in (detected, the
+        corpus's main language as the hint for short queries): read with
+        another language's stop list, "have" or "no" would become search terms.
+        """
+        language = detect(query, hint=self._languages[0]).code or self._languages[0]
+        tokens = list(dict.fromkeys(self.processor.tokens(query, language)))
         own = list(tokens)
         if self.bridges:
             tokens += [w for w in self._bridged(own) if w not in tokens]
@@ -245,15 +292,22 @@ class Searcher:
         return tokens
 
     def _bridged(self, words: Sequence[str]) -> list[str]:
-        """Corpus words nearest in meaning to each query word (any language), above the model's threshold."""
+        """Corpus words in other languages nearest in meaning to each query word, above the model's threshold.
+
+        A word is only bridged into the languages it is not already used in:
+        within one language BM25 matches it itself, and single-word vectors
+        mostly find look-alikes there ("tent" and "test"), which measurably
+        hurt English search. A word's language is the language of most of the
+        texts that use it.
+        """
         if not words or not self._bridge_words:
             return []
-        if self._bridge_vectors is None:
-            self._bridge_vectors = self.evidence.embedder.encode_terms(self._bridge_words)
         threshold = self.evidence.calibration.term_match_threshold
-        similarity = self.evidence.embedder.encode_terms(list(words)) @ self._bridge_vectors.T
+        similarity = self.evidence.embedder.encode_terms(list(words)) @ self._word_vectors().T
         found: list[str] = []
-        for row in similarity:
+        for word, row in zip(words, similarity):
+            own = [code for code, n in self._word_languages.get(word, {}).items() if n >= 2]
+            row = np.where(np.isin(self._bridge_languages, own), -np.inf, row) if own else row
             best = np.argsort(-row)[:BRIDGES_PER_WORD]
             found += [self._bridge_words[i] for i in best if row[i] >= threshold]
         return list(dict.fromkeys(found))
@@ -273,9 +327,18 @@ class Searcher:
 
         A long-running process (the bot) does this off the hot path: at 100k
         contributions a matrix product over the masked vectors beats the
-        vector index's filtered query (BENCHMARKS.md, "Staff in chat").
+        vector index's filtered query (BENCHMARKS.md, "Staff in chat"). The
+        corpus words' vectors for cross-language bridges are loaded (or encoded
+        once, then cached) too.
         """
         self._catalogue_vectors()
+        self._word_vectors()
+
+    def _word_vectors(self) -> np.ndarray:
+        """The vectors of the corpus words a query word may be bridged to, loaded once per refresh."""
+        if self._bridge_vectors is None:
+            self._bridge_vectors = self.evidence.embedder.encode_terms(self._bridge_words)
+        return self._bridge_vectors
 
     def _catalogue_vectors(self) -> np.ndarray:
         """Every catalogued testimony's cached vector (zeros for one not embedded yet), loaded once per refresh."""
@@ -347,6 +410,16 @@ class Searcher:
             semantic_rank=semantic.index(tid) + 1 if tid in semantic else None,
             lexical_rank=lexical.index(tid) + 1 if tid in lexical else None,
         )
+
+
+def word_languages(tokens: Sequence[Sequence[str]], languages: Sequence[str]) -> dict[str, dict[str, int]]:
+    """For each word, in how many texts of each language it occurs."""
+    found: dict[str, dict[str, int]] = {}
+    for words, language in zip(tokens, languages):
+        for word in set(words):
+            counts = found.setdefault(word, {})
+            counts[language] = counts.get(language, 0) + 1
+    return found
 
 
 def document_frequencies(tokens: Sequence[Sequence[str]]) -> dict[str, int]:

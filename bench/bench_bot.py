@@ -93,7 +93,7 @@ async def run(args) -> dict:
     env = {
         **os.environ,
         "LNOB_DATA_DIR": str(data_dir),
-        "LNOB_PSEUDONYM_KEY": "bench-key",
+        "LNOB_PSEUDONYM_KEY": "bench-key-0123456789abcdef0123456789",
         "TELEGRAM_BOT_TOKEN": api.token,
         "LNOB_TELEGRAM_API_URL": api.base_url,
         "LNOB_FLOOD_MESSAGES_PER_MINUTE": "100000",
@@ -105,7 +105,7 @@ async def run(args) -> dict:
     from corpus.db import make_engine, upgrade
     from corpus.settings import Settings
 
-    settings = Settings(data_dir=data_dir, pseudonym_key="bench-key", _env_file=None)
+    settings = Settings(data_dir=data_dir, pseudonym_key="bench-key-0123456789abcdef0123456789", _env_file=None)
     upgrade(make_engine(settings.resolved_database_url))
     command = BOT
     if args.no_index:  # diagnosis only: the conversation side alone, contributions stay pending

@@ -42,7 +42,7 @@ FINE = ("medical_help medical_products search_and_rescue security military water
 
 
 def settings() -> Settings:
-    return Settings(_env_file=None, pseudonym_key="benchmark-key")
+    return Settings(_env_file=None, pseudonym_key="bench-key-0123456789abcdef0123456789")
 
 
 def mixed(folder: Path, seeds: list[int]) -> list[dict]:

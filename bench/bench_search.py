@@ -169,7 +169,7 @@ def main() -> int:
     vectors = synthetic(centres, N, args.noise, rng)
     countries = ["NP" if rng.random() < 0.5 else OTHER_COUNTRIES[i % 4] for i in range(N)]
     share = countries.count("NP") / N
-    settings = Settings(data_dir=args.dir, chroma_collection="bench100k", pseudonym_key="bench", _env_file=None)
+    settings = Settings(data_dir=args.dir, chroma_collection="bench100k", pseudonym_key="bench-key-0123456789abcdef0123456789", _env_file=None)
     ids = build(settings, vectors, countries, with_database=not args.no_database)
 
     # the index as the evidence base opens it: rare filters take their candidate ids from the database

@@ -279,7 +279,7 @@ def main() -> int:
     from corpus.store import TestimonyFilter
 
     rng = np.random.default_rng(20260501)
-    settings = Settings(data_dir=args.dir, chroma_collection="staff100k", pseudonym_key="bench", _env_file=None)
+    settings = Settings(data_dir=args.dir, chroma_collection="staff100k", pseudonym_key="bench-key-0123456789abcdef0123456789", _env_file=None)
     build(settings, rng)
     evidence = EvidenceBase(settings)
     total = evidence.store.count_testimonies()

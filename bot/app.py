@@ -13,15 +13,18 @@ that is already running, with the same start and stop sequence as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -36,10 +39,12 @@ from telegram.ext import (
 )
 
 from analysis.evidence import EvidenceBase
+from corpus.files import use_private_umask
+from corpus.redaction import ner_languages
 from corpus.settings import Settings
 
-from bot import commands, guards
-from bot.config import BotSettings
+from bot import clearing, commands, guards
+from bot.config import BotConfigError, BotSettings
 from bot.contributor import PRE_CONSENT_STATES, contributor_conversation
 from bot.persistence import DatabasePersistence
 from bot.services import SERVICES, Services
@@ -50,7 +55,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.CHANNEL_POST, Update.MY_CHAT_MEMBER]
 HTTP_CONNECTIONS = 32  # Bot API calls in flight at once (getUpdates has a connection of its own)
-COMMANDS = ("share", "propose", "mydata", "delete", "profile", "language", "privacy", "help", "cancel", "start")
+COMMANDS = ("share", "propose", "mydata", "delete", "clear", "profile", "language", "privacy", "help", "cancel", "start")
 MEDIA = (
     filters.PHOTO
     | filters.VIDEO
@@ -156,6 +161,7 @@ def build_application(
 
 
 def _add_handlers(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, clearing.note_incoming), group=-3)  # every message, even one dropped later
     application.add_handler(TypeHandler(Update, guards.keep_to_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, guards.limit_floods), group=-1)
     add_staff_handlers(application, group=0)  # first in group 0: staff commands match before the contributor ones
@@ -166,7 +172,9 @@ def _add_handlers(application: Application) -> None:
             CommandHandler("language", commands.choose_language),
             CommandHandler("privacy", commands.show_privacy),
             CommandHandler("mydata", commands.show_my_data),
+            CommandHandler("clear", clearing.offer),
             CallbackQueryHandler(commands.language_chosen, pattern=r"^lang:"),
+            CallbackQueryHandler(clearing.chosen, pattern=rf"^{clearing.CLEAR}:(yes|no)$"),
             MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, commands.message_edited),
             MessageHandler(filters.UpdateType.MESSAGE & (filters.VOICE | filters.AUDIO), commands.voice_received),
             MessageHandler(filters.UpdateType.MESSAGE & MEDIA, commands.media_received),
@@ -186,13 +194,20 @@ async def _on_start(application: Application) -> None:
         lang = language or "en"
         menu = [BotCommand(name, svc.texts(lang, f"cmd_{name}")) for name in COMMANDS]
         await application.bot.set_my_commands(menu, language_code=language)
+    svc.ner = await asyncio.to_thread(ner_languages, svc.texts.languages, svc.store.redactor)
     svc.indexer.start()
+    svc.trail_sweeper = asyncio.get_running_loop().create_task(clearing.sweep_forever(application))
     start_staff(application)
     log.info("bot started; contributions are indexed in the background")
 
 
 async def _on_stop(application: Application) -> None:
     services: Services = application.bot_data[SERVICES]
+    if services.trail_sweeper is not None:
+        services.trail_sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await services.trail_sweeper
+        services.trail_sweeper = None
     await stop_staff(application)
     await services.indexer.stop()
 
@@ -256,20 +271,63 @@ async def serving(
             await application.post_shutdown(application)
 
 
+async def wait_for_bot_api(bot_settings: BotSettings, *, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
+    """Return once the Bot API answers ``getMe`` for the token; until then retry with back-off.
+
+    Each failed try is one warning line (where, why, when the next try is),
+    never a traceback: a network that comes back later is normal, not a bug.
+    A token the server refuses is ``BotConfigError``: retrying cannot help.
+    """
+    token = bot_settings.require_token()
+    where = _api_address(bot_settings.telegram_api_url)
+    delay, tries = first_delay, 0
+    while True:
+        tries += 1
+        try:
+            async with Bot(token, base_url=bot_settings.telegram_api_url, base_file_url=bot_settings.resolved_file_url):
+                break
+        except InvalidToken:
+            raise BotConfigError(
+                f"the Bot API at {where} refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather"
+            ) from None
+        except (NetworkError, RetryAfter) as exc:
+            reason = str(exc).replace(token, "<token>").splitlines()[0][:200] if str(exc) else type(exc).__name__
+            log.warning("cannot reach the Bot API at %s (%s); retrying in %.0f s", where, reason, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay)
+    if tries > 1:
+        log.warning("reached the Bot API at %s", where)
+
+
+def _api_address(url: str) -> str:
+    """Scheme, host and port of the Bot API URL: never its path, which may hold the token."""
+    parsed = urlsplit(url)
+    return f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else "the configured LNOB_TELEGRAM_API_URL"
+
+
 def run_bot(settings: Settings, bot_settings: BotSettings | None = None) -> None:
     """Run the bot with long polling until interrupted (``lnob bot``).
 
-    Raises ``BotConfigError`` without a token and ``corpus.errors.DatabaseUnavailable``
-    when the database is unreachable or not migrated.
+    Raises ``BotConfigError`` without a token (or with one the Bot API refuses)
+    and ``corpus.errors.DatabaseUnavailable`` when the database is unreachable
+    or not migrated. An unreachable Bot API is waited for (``wait_for_bot_api``).
     """
+    use_private_umask()  # what the bot and its libraries write is private: see corpus.files
     bot_settings = bot_settings or BotSettings()
     bot_settings.require_token()
     evidence = EvidenceBase(settings)
     evidence.store.check()
     _embed_on_one_thread()
+    _quiet_library_loggers()  # before the first request: httpx logs each URL, and the URL holds the token
+    try:
+        asyncio.run(wait_for_bot_api(bot_settings))
+    except KeyboardInterrupt:
+        log.warning("stopped before the Bot API could be reached")
+        return
     application = build_application(settings, bot_settings, evidence=evidence)
     application.run_polling(
         poll_interval=bot_settings.poll_interval,
         timeout=bot_settings.poll_timeout,
         allowed_updates=ALLOWED_UPDATES,
+        bootstrap_retries=-1,  # a Bot API lost again since the wait above: python-telegram-bot retries quietly
     )

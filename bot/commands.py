@@ -19,7 +19,8 @@ from corpus.store import TestimonyRecord
 from bot import keyboards
 from bot.contributor import DRAFT, PENDING, SAVED, text_acceptable
 from bot.enrolment import find
-from bot.messages import LANGUAGE, language_of, paginate, reply, say
+from bot.messages import LANGUAGE, language_of, note_sent, paginate, reply, say
+from bot.notice import notice
 from bot.services import services
 from bot.texts import Catalogue, Html, escape
 
@@ -61,13 +62,14 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/privacy``: the notice again, with the person's current choice and the buttons to change it."""
-    texts, lang = services(context).texts, language_of(update, context)
+    svc, lang = services(context), language_of(update, context)
+    texts = svc.texts
     enrolment = await find(update, context)
     if enrolment is None:
-        text = Html(texts(lang, "notice") + "\n\n" + texts(lang, "current_choice_none"))
+        text = Html(notice(svc, lang) + "\n\n" + texts(lang, "current_choice_none"))
         await reply(update, context, text, keyboards.consent(texts, lang, None))
         return
-    text = Html(texts(lang, "notice") + "\n\n" + texts(lang, f"current_choice_{enrolment.level}"))
+    text = Html(notice(svc, lang) + "\n\n" + texts(lang, f"current_choice_{enrolment.level}"))
     await reply(update, context, text, keyboards.consent(texts, lang, None, decline=False))
 
 
@@ -84,15 +86,16 @@ async def show_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     header = svc.texts(lang, "mydata_header", count=len(records), example=records[-1].id[:8])
     pages = paginate([header] + [_entry(svc.texts, lang, record) for record in records])
     for page in pages[:MYDATA_PAGES]:
-        await context.bot.send_message(update.effective_chat.id, page)
+        note_sent(context, await context.bot.send_message(update.effective_chat.id, page))
     if len(pages) > MYDATA_PAGES:
         listing = "\n\n".join(_plain_entry(svc.texts, lang, record) for record in records)
-        await context.bot.send_document(
+        sent = await context.bot.send_document(
             update.effective_chat.id,
             document=io.BytesIO(listing.encode("utf-8")),
             filename="my-contributions.txt",
             caption=svc.texts(lang, "mydata_file"),
         )
+        note_sent(context, sent)
 
 
 def _entry(texts: Catalogue, lang: str, record: TestimonyRecord) -> Html:

@@ -40,10 +40,10 @@ class BotSettings(BaseSettings):
         None, description="The bot's @username without '@', for deep links printed by `lnob org add`."
     )
     notice_version: str = Field(
-        "2026.1",
-        max_length=32,
-        description="Version of the consent notice in bot/texts.yaml, recorded with every consent. "
-        "Raise it whenever the notice text changes.",
+        "2026.2",
+        max_length=23,
+        description="Version of the consent notice in bot/texts.yaml, recorded with every consent followed by "
+        "a fingerprint of the exact text shown (e.g. 2026.2+1f0c9a3e). Raise it when the notice's meaning changes.",
     )
     flood_messages_per_minute: int = Field(
         30, ge=1, description="Messages and button presses one person may send in any 60 seconds."

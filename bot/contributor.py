@@ -11,6 +11,8 @@ by ``bot.persistence`` once they consent):
 - ``pending``: text sent outside a flow, waiting for "record it?";
 - ``profile``: profile answers being collected;
 - ``saved``: ids of recent messages already stored, to answer later edits;
+- ``trail``, ``trail_aged``: ids of this chat's messages that ``/clear`` can
+  still delete, kept 48 hours (``bot.trail``);
 - ``org``: the organisation of the deep link, before consent (memory only).
 
 A contribution is committed to the database before the thank-you is sent;
@@ -48,9 +50,10 @@ from corpus.language import script_report
 from corpus.store import TestimonyDraft
 from corpus.validation import clean_text
 
-from bot import keyboards
+from bot import keyboards, trail
 from bot.enrolment import Enrolment, change_consent, enrol, find, over_daily_limit
 from bot.messages import LANGUAGE, language_of, reply, say
+from bot.notice import notice
 from bot.profile import REGION_MAX_CHARS, parse_country_answer
 from bot.services import services
 from bot.texts import Html, escape
@@ -120,11 +123,11 @@ async def consent_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if enrolment:
             await say(update, context, "already_agreed")
             return None
-        context.user_data.clear()
+        _clear_keeping_trail(context)
         await reply(update, context, texts(lang, "declined"))
         return END
     if enrolment:
-        await change_consent(context, enrolment, level)
+        await change_consent(context, enrolment, level, lang)
         await say(update, context, f"consent_{level}_given")
         return None
     context.user_data[LANGUAGE] = lang
@@ -397,10 +400,11 @@ async def delete_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if what == "all":
         async with svc.indexer.paused():
             removed = await svc.write(svc.evidence.erase_contributor, enrolment.contributor_id)
-        context.user_data.clear()
+        _clear_keeping_trail(context)
         person, chat = update.effective_user.id, update.effective_chat.id
         await context.application.persistence.forget(person, {CONVERSATION: (chat, person)})
-        await reply(update, context, svc.texts(lang, "delete_done_all", count=len(removed)))
+        text = Html(svc.texts(lang, "delete_done_all", count=len(removed)) + "\n\n" + svc.texts(lang, "clear_hint"))
+        await reply(update, context, text, keyboards.offer_clear(svc.texts, lang))
         return END
     testimony_id = what.split(":", 1)[1]
     if await _own_testimony(context, enrolment, testimony_id) != testimony_id:
@@ -438,8 +442,8 @@ async def use_buttons(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def _show_notice(update: Update, context: ContextTypes.DEFAULT_TYPE, intro: str | None = None) -> str:
-    texts, lang = services(context).texts, language_of(update, context)
-    text = texts(lang, "notice")
+    svc, lang = services(context), language_of(update, context)
+    texts, text = svc.texts, notice(svc, lang)
     if intro:
         text = Html(texts(lang, intro) + "\n\n" + text)
     await reply(update, context, text, keyboards.consent(texts, lang, context.user_data.get(ORGANISATION)))
@@ -603,14 +607,14 @@ async def _save(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     short_id = ids[0][:8]
     _remember_saved(context, draft, short_id)
     context.user_data.pop(DRAFT, None)
+    texts, lang = svc.texts, language_of(update, context)
     if draft["kind"] == "proposal":
-        await say(update, context, "thanks_proposal", short_id=short_id)
+        text = texts(lang, "thanks_proposal", short_id=short_id)
     else:
-        texts, lang = svc.texts, language_of(update, context)
         text = texts(lang, "thanks_testimony", short_id=short_id)
         if draft.get("proposal"):
             text = Html(text + "\n\n" + texts(lang, "thanks_with_proposal"))
-        await reply(update, context, text)
+    await reply(update, context, Html(text + "\n\n" + texts(lang, "clear_hint")), keyboards.offer_clear(texts, lang))
     return END
 
 
@@ -703,6 +707,16 @@ def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         pending["forwarded"] = pending["forwarded"] or forwarded
     else:
         context.user_data[PENDING] = {"text": message.text, "msg": message.message_id, "forwarded": forwarded}
+
+
+def _clear_keeping_trail(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget everything about the person but the chat's trail, so that /clear can still delete the chat.
+
+    Without consent the trail stays in memory only (``bot.persistence`` writes no ``user_data`` then).
+    """
+    kept = trail.carried_over(context.user_data)
+    context.user_data.clear()
+    context.user_data.update(kept)
 
 
 def _start_draft(context: ContextTypes.DEFAULT_TYPE, kind: str) -> dict:

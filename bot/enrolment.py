@@ -19,6 +19,7 @@ from corpus.chatstate import contributions_since
 from corpus.models import ConsentLevel, utcnow
 from corpus.store import CorpusStore
 
+from bot.notice import notice_version
 from bot.persistence import CONSENTED
 from bot.services import services
 
@@ -58,11 +59,11 @@ async def enrol(
 ) -> Enrolment:
     """Create the contributor (attributed to the deep link's organisation) and record their consent."""
     svc = services(context)
-    notice_version = svc.bot_settings.notice_version
+    version = notice_version(svc, language)
 
     def work() -> Enrolment:
         contributor, _ = svc.store.enrol(
-            update.effective_user.id, level, notice_version, organisation_id=organisation_id, language=language
+            update.effective_user.id, level, version, organisation_id=organisation_id, language=language
         )
         return Enrolment(contributor.id, level, contributor.country, contributor.region)
 
@@ -71,14 +72,15 @@ async def enrol(
     return enrolment
 
 
-async def change_consent(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment, level: str) -> None:
-    """Record a new consent level for an existing contributor (applies to what they shared too).
+async def change_consent(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment, level: str, language: str) -> None:
+    """Record a new consent level for an existing contributor (applies to what they shared too),
+    to the notice as shown in ``language``.
 
     Through the evidence base, so the vector index metadata follows and any
     export that quoted them is rebuilt when they no longer allow quotes.
     """
     svc = services(context)
-    await svc.write(svc.evidence.give_consent, enrolment.contributor_id, level, svc.bot_settings.notice_version)
+    await svc.write(svc.evidence.give_consent, enrolment.contributor_id, level, notice_version(svc, language))
 
 
 async def over_daily_limit(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment) -> bool:

@@ -116,3 +116,13 @@ def confirm_delete(texts: Catalogue, lang: str, what: str) -> InlineKeyboardMark
     return InlineKeyboardMarkup(
         [[_button(texts(lang, "btn_delete_yes"), f"delete:{what}"), _button(texts(lang, "btn_delete_no"), "delete:no")]]
     )
+
+
+def clear(texts: Catalogue, lang: str) -> InlineKeyboardMarkup:
+    """Clear this chat (data ``clear:yes``) or keep it (``clear:no``): the /clear question."""
+    return choice([(texts(lang, "btn_clear"), "clear:yes"), (texts(lang, "btn_clear_no"), "clear:no")])
+
+
+def offer_clear(texts: Catalogue, lang: str) -> InlineKeyboardMarkup:
+    """The one button under a thank-you: clear this chat (``clear:yes``)."""
+    return choice([(texts(lang, "btn_clear"), "clear:yes")])

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import trail
 from bot.services import services
 from bot.texts import Html, escape
 
@@ -86,7 +89,15 @@ async def reply(
     for number, page in enumerate(pages, start=1):
         markup = keyboard if number == len(pages) else None
         message = await context.bot.send_message(chat_id, page, reply_markup=markup)
+        note_sent(context, message)
     return message
+
+
+def note_sent(context: ContextTypes.DEFAULT_TYPE, message: Message | None) -> None:
+    """Note a message the bot sent into a private chat in the chat's trail, so that /clear can delete it."""
+    if message is None or message.chat.type != ChatType.PRIVATE or context.user_data is None:
+        return
+    trail.note(context.user_data, message.message_id, message.date.timestamp(), time.time())
 
 
 def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:

@@ -3,7 +3,9 @@
 ``DatabasePersistence`` is python-telegram-bot's ``BasePersistence`` over
 ``corpus.chatstate.ChatStateStore`` (sealed rows in ``bot_state``). It keeps
 two things: the state of each persistent ``ConversationHandler`` and each
-person's ``user_data`` (their draft, language and pending text). Chat data,
+person's ``user_data`` (their draft, language and pending text, and the ids
+of the chat's messages from the last 48 hours, for ``/clear``: see
+``bot.trail``). Chat data,
 bot data and callback data are not used by the bot and not stored.
 
 Consent first, here too: nothing is written for a person who has not agreed.

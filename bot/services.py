@@ -140,6 +140,8 @@ class Services:
     indexer: BackgroundIndexer | None = None
     state_saver: StateSaver = field(default_factory=StateSaver)
     write: DatabaseWriter = field(default_factory=DatabaseWriter)
+    ner: dict[str, str | None] | None = None  # language -> pipeline hiding names and places (None: none); set at start
+    trail_sweeper: asyncio.Task | None = None  # prunes the chats' message ids (bot.clearing)
 
     def __post_init__(self) -> None:
         if self.flood is None:

@@ -1,9 +1,11 @@
 """Exploring the evidence in chat: ``/themes`` (paged), ``/theme ID``, ``/quotes ID``, ``/drivers``, ``/stats``, ``/gaps``.
 
 The numbers come from ``analysis.explore`` and ``analysis.gaps`` (the same as
-the CLI's); every breakdown cell resting on fewer than ``settings.small_cell``
-contributors is shown as "<5", and quotes are consented, redacted and never
-hidden ones (``analysis.explore.theme_quotes``).
+the CLI's); every count is shown under the small-cell rule of
+``analysis.counting`` (a cell resting on fewer than ``settings.small_cell``
+contributors as "<5", one that would let it be worked out as "≥5"), and
+quotes are consented, redacted and never hidden ones
+(``analysis.explore.theme_quotes``).
 """
 
 from __future__ import annotations
@@ -16,13 +18,24 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from analysis.evidence import EvidenceBase
-from analysis.explore import list_themes, theme_quotes, theme_row, unthemed_count
-from analysis.gaps import Count, breakdowns, compute_gaps, count_of
+from analysis.counting import Breakdown, Cell, cell_of, protect
+from analysis.explore import (
+    in_shown_order,
+    list_themes,
+    shown_row,
+    shown_themes,
+    theme_cells,
+    theme_quotes,
+    theme_row,
+    unthemed_count,
+)
+from analysis.gaps import breakdowns, compute_gaps, count_of
 from analysis.quotes import Quote
 from analysis.reports import QUOTE_CANDIDATES
 from analysis.search import Catalogue as SearchCatalogue
 from corpus.curation import CurationStore
 from corpus.errors import NotFound
+from corpus.redaction import ner_languages
 
 from bot.messages import language_of, reply
 from bot.services import services
@@ -49,9 +62,9 @@ BREAKDOWN_FIELDS = ("country", "organisation", "gender", "age_band", "group")
 class ThemeCard:
     """What ``/theme`` shows: the theme's row, its breakdowns and representative quotes."""
 
-    row: dict
-    total: Count
-    breakdowns: dict[str, dict[str, Count]]
+    row: dict  # as staff see it (``analysis.explore.shown_row``)
+    total: Cell
+    breakdowns: dict[str, Breakdown]
     quotes: list[Quote]
 
 
@@ -74,6 +87,8 @@ def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalog
     records = [known.get(i) or fetched.get(i) for i in ids]
     records = [r for r in records if r is not None]
     total = count_of(records)
+    small = evidence.settings.small_cell
+    cell = theme_cells(evidence).themes.get(theme_id) or cell_of(total, small)
     pinned = CurationStore(evidence.store.engine).pinned(theme_id)
     quotable = [r for r in records if r.quotable]
     candidates = quotable[:QUOTE_CANDIDATES] + [r for r in quotable[QUOTE_CANDIDATES:] if r.id in pinned]
@@ -81,9 +96,10 @@ def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalog
     current = {r.id: r for r in evidence.store.records([q.id for q in quotes])} if quotes else {}
     quotes = [replace(q, text=current[q.id].text) for q in quotes if q.id in current and current[q.id].quotable][:n_quotes]
     return ThemeCard(
-        row=theme_row(theme, total.contributions, total.contributors) | {"status": theme.status, "merged_into": theme.merged_into},
-        total=total,
-        breakdowns=breakdowns(records, BREAKDOWN_FIELDS),
+        row=shown_row(theme_row(theme, total.contributions, total.contributors), cell)
+        | {"status": theme.status, "merged_into": theme.merged_into},
+        total=cell,
+        breakdowns={name: protect(counts, small) for name, counts in breakdowns(records, BREAKDOWN_FIELDS).items()},
         quotes=quotes,
     )
 
@@ -92,7 +108,7 @@ def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalog
 
 async def show_themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/themes``: the first page of themes, with buttons to page and to open one."""
-    rows = await asyncio.to_thread(list_themes, services(context).evidence)
+    rows = await asyncio.to_thread(shown_themes, services(context).evidence)
     page_text, keyboard = _themes_page(update, context, rows, 0)
     await audit(context, "themes", {"page": 1}, len(rows))
     await reply(update, context, page_text, keyboard)
@@ -103,7 +119,7 @@ async def themes_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE
     query = update.callback_query
     await query.answer()
     page = int(query.data.rsplit(":", 1)[1])
-    rows = await asyncio.to_thread(list_themes, services(context).evidence)
+    rows = await asyncio.to_thread(shown_themes, services(context).evidence)
     page_text, keyboard = _themes_page(update, context, rows, page)
     try:
         await query.edit_message_text(page_text, reply_markup=keyboard)
@@ -114,18 +130,17 @@ async def themes_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 
 def _themes_page(update: Update, context, rows: list[dict], page: int) -> tuple[Html, InlineKeyboardMarkup | None]:
-    lang, small = language_of(update, context), small_cell(context)
+    lang = language_of(update, context)
     if not rows:
         return text(update, context, "themes_none"), None
     pages = (len(rows) + THEMES_PER_PAGE - 1) // THEMES_PER_PAGE
     page = max(0, min(page, pages - 1))
     shown = rows[page * THEMES_PER_PAGE : (page + 1) * THEMES_PER_PAGE]
     lines = [text(update, context, "themes_header", page=page + 1, pages=pages, count=len(rows))]
-    for row in shown:
-        size = Count(row["size"], row["contributors"] or 0)
+    for row in shown:  # sizes and contributors already under the small-cell rule (``shown_themes``)
         lines.append(
-            text(update, context, "themes_line", id=row["id"], label=row["label"], size=size.shown(small),
-                 people=people(size, small), driver=driver_name(context, lang, row["primary_driver"]),
+            text(update, context, "themes_line", id=row["id"], label=row["label"], size=row["size"],
+                 people=row["contributors"], driver=driver_name(context, lang, row["primary_driver"]),
                  change=row["change"])
         )
     keyboard = buttons([(f"#{row['id']}", f"s:t:{row['id']}") for row in shown], per_row=4)
@@ -172,7 +187,7 @@ def render_theme(update: Update, context, card: ThemeCard) -> Html:
     parts = [text(update, context, "theme_title", id=row["id"], label=row["label"])]
     if row["status"] != "active":
         parts.append(text(update, context, "theme_inactive", status=row["status"], into=row["merged_into"] or "—"))
-    parts.append(text(update, context, "theme_size", size=card.total.shown(small), people=people(card.total, small),
+    parts.append(text(update, context, "theme_size", size=card.total.label, people=people(card.total),
                       change=row["change"]))
     parts.append(text(update, context, "theme_keywords", keywords=", ".join(row["keywords"]) or "—"))
     also = ", ".join(driver_name(context, lang, d) for d in row["intersecting_drivers"]) or "—"
@@ -244,24 +259,25 @@ async def _send_quotes(update: Update, context, theme_id: int) -> None:
 
 async def show_drivers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/drivers``: the five drivers, each with its themes, their sizes, and one quote."""
-    evidence, lang, small = services(context).evidence, language_of(update, context), small_cell(context)
+    evidence, lang = services(context).evidence, language_of(update, context)
 
-    def gather() -> dict[str, tuple[list[dict], list[Quote]]]:
+    def gather():
         rows = list_themes(evidence)
+        cells = theme_cells(evidence, rows)  # theme sizes and drivers' totals, as every view shows them
         found = {}
         for key in driver_keys(context):
-            mine = [r for r in rows if r["primary_driver"] == key]
+            mine = in_shown_order([r for r in rows if r["primary_driver"] == key], cells.themes)
             quote = theme_quotes(evidence, mine[0]["id"], n=1) if mine else []
             found[key] = (mine, quote)
-        return found
+        return found, cells
 
-    found = await asyncio.to_thread(gather)
+    found, cells_of = await asyncio.to_thread(gather)
     parts = [text(update, context, "drivers_header")]
     for key, (mine, quote) in found.items():
-        total = Count(sum(r["size"] for r in mine), sum(r["contributors"] or 0 for r in mine))
-        listing = "; ".join(f"#{r['id']} {escape(r['label'])} ({escape(Count(r['size'], r['contributors'] or 0).shown(small))})" for r in mine)
+        total = cells_of.drivers.get(key)
+        listing = "; ".join(f"#{r['id']} {escape(r['label'])} ({escape(cells_of.themes[r['id']].label)})" for r in mine)
         parts.append(text(update, context, "drivers_line", driver=driver_name(context, lang, key), count=len(mine),
-                          size=total.shown(small), themes=Html(listing or "—")))
+                          size=total.label if total is not None else "0", themes=Html(listing or "—")))
         if quote:
             parts.append(quote_block(quote[0]))
     await audit(context, "drivers", {}, sum(len(m) for m, _ in found.values()))
@@ -279,11 +295,14 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         records = evidence.store.records()
         from analysis.gaps import count_by
 
+        languages = count_by(records, lambda r: r.language)
+        stored = sorted({r.language for r in records if r.language})
+        unredacted = [lang for lang, pipeline in ner_languages(stored, evidence.store.redactor).items() if pipeline is None]
         return (gaps, count_by(records, lambda r: r.kind), count_by(records, lambda r: r.consent_level),
-                count_by(records, lambda r: r.language), count_by(records, lambda r: r.organisation),
+                languages, unredacted, count_by(records, lambda r: r.organisation),
                 evidence.themes.last_run(), len(evidence.themes.themes()), unthemed_count(evidence))
 
-    gaps, kinds, consent, languages, organisations, run, themes, unthemed = await asyncio.to_thread(gather)
+    gaps, kinds, consent, languages, unredacted, organisations, run, themes, unthemed = await asyncio.to_thread(gather)
     parts = [
         text(update, context, "stats_total", count=gaps.total.contributions, people=gaps.total.contributors),
         text(update, context, "stats_kinds", cells=cells(kinds, small)),
@@ -292,6 +311,8 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         text(update, context, "by_organisation", cells=cells(organisations, small)),
         text(update, context, "stats_languages", cells=cells(languages, small)),
     ]
+    if unredacted:
+        parts.append(text(update, context, "stats_ner_off", languages=", ".join(unredacted)))
     if run is not None:
         parts.append(text(update, context, "stats_run", run=run.id, date=f"{run.finished_at:%Y-%m-%d %H:%M}",
                           themes=themes, unthemed=unthemed))
@@ -316,11 +337,11 @@ async def show_gaps(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     listing = lambda items: ", ".join(escape(i) for i in items) or "—"  # noqa: E731
     parts = [
         text(update, context, "gaps_header", scope=country or text(update, context, "scope_global"), small=small,
-             count=gaps.total.shown(small), people=people(gaps.total, small)),
+             count=gaps.total_cell.label, people=people(gaps.total_cell)),
         text(update, context, "by_region" if country else "by_country",
-             cells=cells(gaps.by_region if country else gaps.by_country, small)),
-        text(update, context, "by_driver", cells=cells(gaps.by_driver, small, drivers)),
-        text(update, context, "by_group", cells=cells(gaps.by_group, small, groups, limit=len(gaps.by_group))),
+             cells=cells(gaps.breakdown("region" if country else "country"), small)),
+        text(update, context, "by_driver", cells=cells(gaps.breakdown("driver"), small, drivers)),
+        text(update, context, "by_group", cells=cells(gaps.breakdown("group"), small, groups, limit=len(gaps.by_group))),
         text(update, context, "gaps_thin_groups", small=small, groups=listing(groups.get(g, g) for g in gaps.thin_groups)),
         text(update, context, "gaps_absent_groups", groups=listing(groups.get(g, g) for g in gaps.absent_groups)),
         text(update, context, "gaps_thin_places", small=small,
@@ -330,8 +351,8 @@ async def show_gaps(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
              cells=listing(f"{p} · {drivers.get(d, d)}" for p, d in gaps.empty_place_drivers[:30])),
         text(update, context, "gaps_overlaps"),
     ]
-    parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.organisations, small)}" for o in gaps.overlaps[:20]] or ["—"]
+    parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.shown, small)}" for o in gaps.overlaps[:20]] or ["—"]
     parts.append(text(update, context, "gaps_single"))
-    parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.organisations, small)}" for o in gaps.single_partner[:20]] or ["—"]
+    parts += [f"#{o.theme_id} {escape(o.label)}: {cells(o.shown, small)}" for o in gaps.single_partner[:20]] or ["—"]
     await audit(context, "gaps", {"country": country}, gaps.total.contributions)
     await reply(update, context, Html("\n".join(parts)))

@@ -12,13 +12,15 @@ index is rebuilt.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
+
+from corpus.errors import InvalidText
+from corpus.validation import parse_country, parse_date_bound
 
 from analysis.evidence import EvidenceBase
 from analysis.gaps import GROUPS
@@ -34,7 +36,6 @@ RESULTS = 8
 FILTERS = ("country", "kind", "driver", "org", "since", "until", "theme", "group", "lang")
 KINDS = ("testimony", "proposal")
 _TOKEN = re.compile(r"^([A-Za-z_]+):(.*)$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
 class FilterError(ValueError):
@@ -85,9 +86,10 @@ def parse_search(text: str, drivers: tuple[str, ...], organisations: set[str] | 
 
 def _apply(where: SearchFilter, key: str, value: str, drivers, organisations) -> SearchFilter:
     if key == "country":
-        if len(value) != 2 or not value.isalpha():
-            raise FilterError(key, value, "filter_bad_country")
-        return replace(where, country=value.upper())
+        try:
+            return replace(where, country=parse_country(value))
+        except InvalidText:
+            raise FilterError(key, value, "filter_bad_country") from None
     if key == "lang":
         if not re.fullmatch(r"[A-Za-z]{2,3}", value):
             raise FilterError(key, value, "filter_bad_language")
@@ -118,16 +120,10 @@ def _apply(where: SearchFilter, key: str, value: str, drivers, organisations) ->
 
 
 def _date(key: str, value: str) -> datetime:
-    """``2026-01`` or ``2026-01-15``; ``since`` is the first day, ``until`` the last day of a month."""
-    match = _MONTH.match(value)
+    """A day, month or year (``corpus.validation.parse_date_bound``): ``since`` its first day, ``until`` its last."""
     try:
-        if not match:
-            raise ValueError(value)
-        year, month, day = int(match.group(1)), int(match.group(2)), match.group(3)
-        if day is None:
-            day = 1 if key == "since" else calendar.monthrange(year, month)[1]
-        return datetime(year, month, int(day), tzinfo=timezone.utc)
-    except ValueError:
+        return parse_date_bound(value, end=key == "until")
+    except InvalidText:
         raise FilterError(key, value, "filter_bad_date") from None
 
 

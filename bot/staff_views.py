@@ -10,8 +10,8 @@ from functools import lru_cache
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import ContextTypes
 
+from analysis.counting import WITHHELD_TEXT, Breakdown, Cell, Count, protect
 from analysis.drivers import Codebook
-from analysis.gaps import Count
 
 from bot.messages import language_of
 from bot.services import services
@@ -51,18 +51,24 @@ def small_cell(context: ContextTypes.DEFAULT_TYPE) -> int:
     return services(context).evidence.settings.small_cell
 
 
-def cells(counts: Mapping[str, Count], small: int, names: Mapping[str, str] | None = None, limit: int = CELLS_SHOWN) -> Html:
-    """``KE 12 · NP <5 · ...``: the largest ``limit`` cells, each under the small-cell rule."""
+def cells(counts: Breakdown | Mapping[str, Count], small: int, names: Mapping[str, str] | None = None,
+          limit: int = CELLS_SHOWN) -> Html:
+    """``KE 12 · BD ≥5 · NP <5 · ...``: the first ``limit`` cells of a breakdown under the small-cell rule
+    (raw counts are protected here: ``analysis.counting.protect``)."""
+    shown = counts if isinstance(counts, Breakdown) else protect(counts, small)
+    if shown.withheld:
+        return Html(escape(WITHHELD_TEXT))
     names = names or {}
-    parts = [f"{escape(names.get(value, value))} {escape(count.shown(small))}" for value, count in list(counts.items())[:limit]]
-    if len(counts) > limit:
+    items = list(shown.items())
+    parts = [f"{escape(names.get(value, value))} {escape(cell.label)}" for value, cell in items[:limit]]
+    if len(items) > limit:
         parts.append("…")
     return Html(" · ".join(parts) or "—")
 
 
-def people(count: Count, small: int) -> str:
-    """A contributor count, or "<5"."""
-    return str(count.contributors) if count.contributors >= small else f"<{small}"
+def people(cell: Cell) -> str:
+    """A cell's contributors as shown: the number, "<5" or "≥5"."""
+    return cell.people
 
 
 def short(testimony_id: str) -> str:

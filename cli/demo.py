@@ -47,7 +47,8 @@ def run_demo(settings: Settings, *, as_json: bool = False) -> dict:
     """Migrate, import, embed and index the demo corpus, then print what a newcomer needs."""
     from analysis.analyse import Analysis
     from analysis.evidence import EvidenceBase
-    from analysis.explore import list_themes, theme_quotes
+    from analysis.explore import shown_themes, theme_quotes
+    from analysis.gaps import stats_shown
     from analysis.search import Searcher
 
     from cli.main import run_import
@@ -58,14 +59,14 @@ def run_demo(settings: Settings, *, as_json: bool = False) -> dict:
     for code, name in DEMO_ORGANISATIONS.items():
         evidence.store.add_organisation(code, name)
     report = run_import(evidence, DEMO_FILE, DEMO_SPEC, show_progress=not as_json)
-    stats = evidence.store.stats()
+    stats = stats_shown(evidence.store.stats(), settings.small_cell)  # breakdowns under the small-cell rule
     analysis = None
     if report["added"] or not evidence.themes.themes():
         if not as_json:
             click.echo("analysing: clustering into themes and mapping them onto the drivers…", err=True)
         analysis = Analysis(evidence, random_state=0).run().to_dict()
     themes = [
-        row | {"quotes": [q.to_dict() for q in theme_quotes(evidence, row["id"], n=2)]} for row in list_themes(evidence)
+        row | {"quotes": [q.to_dict() for q in theme_quotes(evidence, row["id"], n=2)]} for row in shown_themes(evidence)
     ]
     searcher = Searcher(evidence)
     searches = {q: [r.to_dict() for r in searcher.search(q, 2)] for q in DEMO_QUERIES}
@@ -97,8 +98,8 @@ def _print_demo(payload: dict, settings: Settings) -> None:
         f"stored        {stats['testimonies']} contributions ({', '.join(f'{k} {v}' for k, v in stats['by_kind'].items())})"
         f" from {stats['contributors']} contributors, {stats['organisations']} organisations"
     )
-    click.echo(f"countries     {', '.join(f'{k} {v}' for k, v in sorted(stats['by_country'].items()))}")
-    click.echo(f"languages     {', '.join(f'{k} {v}' for k, v in sorted(stats['by_language'].items()))}")
+    click.echo(f"countries     {', '.join(f'{k} {v}' for k, v in stats['by_country'].items())}")
+    click.echo(f"languages     {', '.join(f'{k} {v}' for k, v in stats['by_language'].items())}")
     doctor = payload["doctor"]
     click.echo(f"index         {doctor['indexed_vectors']} vectors, {doctor['pending']} pending, ok={doctor['ok']}")
     click.secho(f"\n{len(payload['themes'])} themes (driver, size, keywords, two quotes each):", bold=True)

@@ -34,6 +34,7 @@ LAZY_USER_ERRORS = (
     ("analysis.embeddings", "EmbeddingModelError"),
     ("analysis.index", "IndexUnavailable"),
     ("bot.config", "BotConfigError"),
+    ("sqlalchemy.exc", "SQLAlchemyError"),  # told as one line without SQL or data (corpus.db.describe_error)
 )
 
 
@@ -65,7 +66,11 @@ def _one_line(exc: BaseException) -> str:
 
     if isinstance(exc, ValidationError):
         error = exc.errors()[0]
-        return f"invalid setting LNOB_{str(error['loc'][0]).upper()}: {error['msg']}"
+        return f"invalid setting LNOB_{str(error['loc'][0]).upper()}: {error['msg'].removeprefix('Value error, ')}"
+    if type(exc).__module__ == "sqlalchemy.exc":
+        from corpus.db import describe_error
+
+        return describe_error(exc)
     if isinstance(exc, OSError) and exc.strerror and exc.filename:  # e.g. a data dir that cannot be created
         return f"{exc.strerror}: {exc.filename}: check the path and its permissions (LNOB_DATA_DIR)"
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
@@ -98,10 +103,24 @@ def settings_of(ctx: click.Context, **extra) -> Settings:
     return get_settings(**{**ctx.obj["overrides"], **extra})
 
 
+def require_evidence_base(settings: Settings) -> None:
+    """Stop with one line when the SQLite database does not exist, before anything creates it.
+
+    Only `lnob db upgrade` (and `lnob demo`, in its own folder) creates an evidence base; every other
+    command needs one, and a read must not leave an empty database or data dir behind.
+    """
+    from corpus.db import sqlite_file
+
+    path = sqlite_file(settings.resolved_database_url)
+    if path is not None and not path.exists():
+        fail(f"no evidence base at {path}: create one with `lnob db upgrade`, then add to it with `lnob import FILE`")
+
+
 def open_evidence(settings: Settings):
-    """The evidence base, after checking the database is reachable and migrated."""
+    """The evidence base, after checking the database exists, is reachable and is migrated."""
     from analysis.evidence import EvidenceBase
 
+    require_evidence_base(settings)
     evidence = EvidenceBase(settings)
     evidence.store.check()
     return evidence
@@ -135,7 +154,9 @@ def db_downgrade(ctx, revision: str):
     """Migrate the schema down to REVISION (`base` removes every table)."""
     from corpus.db import current_revision, downgrade, make_engine
 
-    engine = make_engine(settings_of(ctx).resolved_database_url)
+    settings = settings_of(ctx)
+    require_evidence_base(settings)
+    engine = make_engine(settings.resolved_database_url)
     downgrade(engine, revision)
     click.echo(f"database at revision {current_revision(engine) or 'base'}")
 
@@ -147,7 +168,9 @@ def db_current(ctx, as_json: bool):
     """Show the schema revision of the database and of the code."""
     from corpus.db import check_connection, current_revision, head_revision, make_engine
 
-    engine = make_engine(settings_of(ctx).resolved_database_url)
+    settings = settings_of(ctx)
+    require_evidence_base(settings)
+    engine = make_engine(settings.resolved_database_url)
     check_connection(engine)
     payload = {"current": current_revision(engine), "head": head_revision(engine)}
     if as_json:
@@ -214,9 +237,10 @@ def org_list(ctx, as_json: bool):
 @click.option("--country-col")
 @click.option("--language-col")
 @click.option("--id-col", help="Column with a stable row id (makes re-imports idempotent even if texts change).")
+@click.option("--source", help="Collection the rows belong to (default: the file's name, under --org's code).")
 @click.option("--region-col")
 @click.option("--date-col", help="ISO dates, e.g. 2026-03-14.")
-@click.option("--contributor-col", help="Column with a contributor id (pseudonymised on import).")
+@click.option("--contributor-col", help="Column with a contributor id within the collection (pseudonymised on import).")
 @click.option("--age-band-col")
 @click.option("--gender-col")
 @click.option("--groups-col", help="Self-identified groups separated by ';'.")
@@ -231,8 +255,22 @@ def org_list(ctx, as_json: bool):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def import_cmd(ctx, file: Path, as_json: bool, **columns):
-    """Import testimonies from a CSV or XLSX FILE; bad rows are reported and skipped."""
-    from corpus.importer import ImportSpec
+    """Import testimonies from a CSV or XLSX FILE; bad rows are reported and skipped.
+
+    Rows belong to a collection: --source NAME, else the file's name under --org's code (plan/data.csv),
+    else the file's name. Importing a newer export of a collection adds only its new rows. A file whose
+    name is already a collection it does not match (another partner's data.csv) is refused until --source
+    names it.
+
+    \b
+    Exit status:
+      0  every row is stored (or already was)
+      3  some rows were refused (on stderr, or bad_rows with --json);
+         the others are stored
+      1  nothing was imported: a wrong file, column, organisation or collection
+      2  wrong options
+    """
+    from corpus.importer import SOURCE_PREFIX, ImportSpec
     from corpus.models import ConsentLevel
 
     columns["consent"] = ConsentLevel(columns["consent"])
@@ -240,14 +278,20 @@ def import_cmd(ctx, file: Path, as_json: bool, **columns):
     report = run_import(evidence, file, ImportSpec(**columns), show_progress=not as_json)
     if as_json:
         emit_json(report)
-        return
+        ctx.exit(ROWS_REFUSED if report["bad_rows"] else 0)
     for bad in report["bad_rows"]:
         click.echo(f"row {bad['row']}: {bad['reason']}", err=True)
     click.echo(
         f"imported {report['added']} of {report['rows']} rows from {file.name} "
         f"({report['already_imported']} already imported, {len(report['bad_rows'])} refused, "
-        f"{report['indexed']} indexed, {report['pending']} pending)"
+        f"{report['indexed']} indexed, {report['pending']} pending, {report['failed']} failed to index) "
+        f"into collection {report['source'].removeprefix(SOURCE_PREFIX)}"
     )
+    if report["bad_rows"]:
+        ctx.exit(ROWS_REFUSED)
+
+
+ROWS_REFUSED = 3  # `lnob import`'s exit status when some rows were refused (1: nothing imported, 2: usage)
 
 
 def run_import(evidence, file: Path, spec, *, show_progress: bool = True) -> dict:
@@ -268,6 +312,7 @@ def run_import(evidence, file: Path, spec, *, show_progress: bool = True) -> dic
             indexed = evidence.index_pending(progress=bar.update).indexed
     else:
         indexed = evidence.index_pending().indexed
+    statuses = evidence.store.status_counts()
     return {
         "file": str(file),
         "source": plan.source,
@@ -276,7 +321,9 @@ def run_import(evidence, file: Path, spec, *, show_progress: bool = True) -> dic
         "already_imported": plan.already_imported,
         "bad_rows": [{"row": b.row, "reason": b.reason} for b in plan.bad_rows],
         "indexed": indexed,
-        "pending": evidence.store.status_counts()["pending"] + evidence.store.status_counts()["failed"],
+        # what is stored, each status by its name (the failed ones are retried by the next import or reindex)
+        "pending": statuses["pending"],
+        "failed": statuses["failed"],
     }
 
 
@@ -309,8 +356,10 @@ def reindex(ctx, as_json: bool):
 @click.pass_context
 def doctor(ctx, as_json: bool):
     """Check the database and the index: counts, backlog, mismatches."""
+    from bot.config import SUPPORTED_LANGUAGES
+
     evidence = open_evidence(settings_of(ctx))
-    report = evidence.doctor()
+    report = evidence.doctor(languages=SUPPORTED_LANGUAGES)
     if as_json:
         emit_json(report)
     else:
@@ -324,9 +373,19 @@ def doctor(ctx, as_json: bool):
         if not report["model_calibrated"]:
             click.echo(f"no calibrated thresholds for {report['embedding_model']} in analysis/models.yaml: the default "
                        "entry is used; run bench/calibrate_model.py and add an entry", err=True)
-        elif report["erased_vectors_in_index_files"]:
+        if report["erased_vectors_in_index_files"]:
             click.echo(f"{report['erased_vectors_in_index_files']} erased contributions' vectors are out of every "
                        "search but may remain in the index files: `lnob reindex` removes them", err=True)
+        if report["stale_index_files"]:
+            click.echo(f"{report['stale_index_files']} files under the index folder belong to no collection in use (a "
+                       "dropped collection's vectors, erased ones included): `lnob reindex` removes them", err=True)
+        if report["files_open_to_others"]:
+            click.echo(f"{len(report['files_open_to_others'])} files or folders holding texts, the key, exports or the "
+                       "index are open to group or others (listed above): `chmod -R go= PATH` closes them", err=True)
+        unredacted = [code for code, pipeline in report["names_and_places_redacted"].items() if pipeline is None]
+        if unredacted:
+            click.echo(f"names and places are NOT redacted in texts in {', '.join(unredacted)}: no named-entity pipeline "
+                       "is installed for them (the consent notice in those languages says so)", err=True)
     if not report["ok"]:
         sys.exit(1)
 
@@ -335,21 +394,29 @@ def doctor(ctx, as_json: bool):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def stats(ctx, as_json: bool):
-    """Counts of testimonies, contributors and organisations."""
+    """Counts of testimonies, contributors and organisations (breakdowns under the small-cell rule)."""
+    from analysis.gaps import stats_shown
+
     evidence = open_evidence(settings_of(ctx))
-    payload = evidence.store.stats()
+    payload = stats_shown(evidence.store.stats(), evidence.settings.small_cell)
     if as_json:
         emit_json(payload)
         return
     click.echo(f"testimonies   {payload['testimonies']} ({_pairs(payload['by_kind'])})")
     click.echo(f"contributors  {payload['contributors']}")
     click.echo(f"organisations {payload['organisations']}")
-    for key in ("by_country", "by_language", "by_organisation", "by_consent", "by_index_status"):
+    for key in ("by_country", "by_language", "by_organisation", "by_consent"):
         click.echo(f"{key[3:]:13} {_pairs(payload[key])}")
+    click.echo(f"{'index_status':13} {_pairs(dict(sorted(payload['by_index_status'].items(), key=lambda kv: -kv[1])))}")
 
 
-def _pairs(counts: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) or "-"
+def _pairs(labels: dict) -> str:
+    """``"KE 12, BD ≥5, NP <5"``: labels in the order given (a protected breakdown's: ``analysis.counting``)."""
+    from analysis.counting import WITHHELD_KEY, WITHHELD_TEXT
+
+    if WITHHELD_KEY in labels:
+        return WITHHELD_TEXT
+    return ", ".join(f"{k} {v}" for k, v in labels.items()) or "-"
 
 
 # -- search ----------------------------------------------------------------------------
@@ -361,11 +428,11 @@ def _pairs(counts: dict) -> str:
 @click.option("--kind", type=click.Choice(["testimony", "proposal"]))
 @click.option("--org", "organisation")
 @click.option("--language")
-@click.option("--driver", type=click.Choice(["discrimination", "geography", "governance", "socio_economic", "shocks"]))
+@click.option("--driver", help="A driver key of the codebook, e.g. geography.")
 @click.option("--theme", "theme", type=int)
 @click.option("--group")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]))
-@click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]))
+@click.option("--since", metavar="DATE", help="From this day, or the first day of this month (2026-03) or year (2026).")
+@click.option("--until", metavar="DATE", help="To this day, or the last day of this month (2026-03) or year (2026).")
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "semantic", "lexical"]))
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
 @click.option("--json", "as_json", is_flag=True)
@@ -374,10 +441,11 @@ def search(ctx, query: str, mode: str, limit: int, as_json: bool, **filters):
     """Search quotes by words and meaning (hybrid), with filters."""
     if not query.strip():
         fail("the query is empty: give a few words, e.g. lnob search \"no clinic nearby\"")
-    from analysis.search import SearchFilter, Searcher  # after the check: it loads the language tools
+    from analysis.search import Searcher, checked_filter  # after the check: it loads the language tools
 
     evidence = open_evidence(settings_of(ctx))
-    results = Searcher(evidence).search(query, limit, SearchFilter(**filters), mode=mode)
+    where = checked_filter(evidence, **filters)  # a bad value is an error, not "no quotes found"
+    results = Searcher(evidence).search(query, limit, where, mode=mode)
     if as_json:
         emit_json({"query": query, "mode": mode, "results": [r.to_dict() for r in results]})
         return
@@ -418,6 +486,7 @@ def bot(ctx):
     run_bot(settings)
 
 
+from cli.erase import register as _register_erase  # noqa: E402
 from cli.reports import register as _register_reports  # noqa: E402
 from cli.staff import register as _register_staff  # noqa: E402
 from cli.themes import register as _register_themes  # noqa: E402
@@ -425,10 +494,14 @@ from cli.themes import register as _register_themes  # noqa: E402
 _register_themes(cli, settings_of, open_evidence)
 _register_staff(cli, settings_of, open_evidence)
 _register_reports(cli, settings_of, open_evidence)
+_register_erase(cli, settings_of, open_evidence)
 
 
 def main() -> None:
     """Entry point of the ``lnob`` console script."""
+    from corpus.files import use_private_umask
+
+    use_private_umask()  # every file this process or its libraries (Chroma) create is private: see corpus.files
     cli(prog_name="lnob")
 
 

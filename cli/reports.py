@@ -16,8 +16,6 @@ import click
 
 from cli.output import emit_json, fail, table
 
-DRIVERS = ("discrimination", "geography", "governance", "socio_economic", "shocks")
-
 
 def register(cli: click.Group, settings_of, open_evidence) -> None:
     """Add the report and export commands to the ``lnob`` group."""
@@ -74,24 +72,25 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
     @click.option("--kind", type=click.Choice(["testimony", "proposal"]))
     @click.option("--org", "organisation")
     @click.option("--language")
-    @click.option("--driver", type=click.Choice(DRIVERS))
+    @click.option("--driver", help="A driver key of the codebook, e.g. geography.")
     @click.option("--theme", "theme", type=int)
     @click.option("--group")
-    @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]))
-    @click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]))
+    @click.option("--since", metavar="DATE", help="From this day, or the first day of this month or year.")
+    @click.option("--until", metavar="DATE", help="To this day, or the last day of this month or year.")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
     def export_search(ctx, query: str, fmt: str, limit: int, as_json: bool, **filters):
         """Export the quotes a search finds (hybrid search, with the same filters as `lnob search`)."""
         from analysis.reports import write_quotes
-        from analysis.search import SearchFilter, Searcher
+        from analysis.search import Searcher, checked_filter
 
         if not query.strip():
             fail('the query is empty: give a few words, e.g. lnob export search "no clinic nearby"')
         evidence = open_evidence(settings_of(ctx))
-        results = Searcher(evidence).search(query, limit, SearchFilter(**filters))
-        given = {k: (v.date().isoformat() if hasattr(v, "date") else v) for k, v in filters.items() if v is not None}
+        where = checked_filter(evidence, **filters)
+        results = Searcher(evidence).search(query, limit, where)
+        given = {k: (v.date().isoformat() if hasattr(v, "date") else v) for k, v in vars(where).items() if v is not None}
         title = f"Search: {query}" + "".join(f" {k}:{v}" for k, v in given.items())
         path, row = write_quotes(evidence, results, fmt, title=title, kind="search",
                                  params={"query": query, "limit": limit, **given})

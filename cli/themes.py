@@ -62,11 +62,11 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
     @click.pass_context
     def themes(ctx, as_json: bool):
         """List the themes: label, size, contributors, primary driver, keywords, languages, change."""
-        from analysis.explore import list_themes, unthemed_count
+        from analysis.explore import shown_themes, unthemed_count
         from analysis.languages import theme_languages
 
         evidence = open_evidence(settings_of(ctx))
-        rows = list_themes(evidence)
+        rows = shown_themes(evidence)  # sizes and contributors under the small-cell rule
         languages = theme_languages(evidence) if rows else None
         small = evidence.settings.small_cell
         for row in rows:
@@ -117,7 +117,7 @@ def register(cli: click.Group, settings_of, open_evidence) -> None:
             for code, words in detail["keywords_by_language"].items():
                 click.echo(f"  {code:8}{', '.join(k for k, _ in words[:8])}")
         for key in ("by_country", "by_organisation", "by_gender", "by_age_band", "by_group", "by_month"):
-            click.echo(f"{key[3:]:12} {', '.join(f'{k} {v}' for k, v in summary[key].items()) or '-'}")
+            click.echo(f"{key[3:]:12} {_cells(summary[key])}")
         click.echo(f"{'languages':12} {languages.mix.shown(small)}")
         if languages.flag is not None:
             click.echo(f"{'':12} essentially one language: {languages.flag.reason}")
@@ -224,6 +224,15 @@ def _echo_language_metrics(language: dict) -> None:
     click.echo(f"{'one language':14} {len(flagged)} themes")
     for entry in flagged:
         click.echo(f"  theme {entry['theme']}: {entry['reason']}")
+
+
+def _cells(labels: dict[str, str]) -> str:
+    """``"KE 12, BD ≥5, NP <5"`` from a protected breakdown's labels (``analysis.counting``)."""
+    from analysis.counting import WITHHELD_KEY, WITHHELD_TEXT
+
+    if WITHHELD_KEY in labels:
+        return WITHHELD_TEXT
+    return ", ".join(f"{k} {v}" for k, v in labels.items()) or "-"
 
 
 def _flag_mark(languages: ThemeLanguages) -> str:

@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -165,6 +165,33 @@ class ChatStateStore:
                     set_={"sealed": statement.excluded.sealed, "updated_at": statement.excluded.updated_at},
                 ))
 
+    def forget_person(self, is_person: Callable[[int], bool]) -> int:
+        """Delete every row kept about one person, in every scope; returns how many.
+
+        The bot keys a person's rows by their Telegram user id (``user_data``)
+        or by a JSON list of chat and user ids (a conversation's state);
+        ``is_person`` tells whether an id is theirs (erasure compares its
+        pseudonym, since only the pseudonym is stored). Every row is opened to
+        read its key, as the keys are sealed; rows sealed with another secret
+        are left alone.
+        """
+        with Session(self.engine) as session:
+            rows = list(session.exec(select(BotState.scope, BotState.ref, BotState.sealed)))
+        doomed: list[tuple[str, str]] = []
+        for scope, ref, sealed in rows:
+            try:
+                key = json.loads(self.sealer.open(sealed))["k"]
+            except (ValueError, TypeError, KeyError):
+                continue
+            if any(is_person(number) for number in _ids_in(key)):
+                doomed.append((scope, ref))
+        table = BotState.__table__
+        if doomed:
+            with self.engine.begin() as connection:
+                for scope, ref in doomed:
+                    connection.execute(delete(table).where(table.c.scope == scope, table.c.ref == ref))
+        return len(doomed)
+
     def _seal(self, key: str, value: Any) -> str:
         plaintext = json.dumps({"k": key, "v": value}, sort_keys=True, separators=(",", ":"))
         return self.sealer.seal(plaintext.encode())
@@ -176,6 +203,16 @@ class ChatStateStore:
             statement = statement.where(BotState.scope == scope)
         with Session(self.engine) as session:
             return int(session.exec(statement).one())
+
+
+def _ids_in(key: Any) -> list[int]:
+    """The ids a state key names: ``"123"`` (a user) or ``"[456, 123]"`` (a chat and a user); none for other keys."""
+    try:
+        value = json.loads(key) if isinstance(key, str) else key
+    except ValueError:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
 
 
 def contributions_since(engine: Engine, contributor_id: int, since: datetime) -> int:

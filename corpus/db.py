@@ -7,31 +7,104 @@ from pathlib import Path
 from collections.abc import Iterator
 
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlmodel import Session, create_engine
 
 from corpus.errors import DatabaseUnavailable
+from corpus.files import private_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# The drivers installed with lnob. SQLAlchemy 2.1 takes a bare postgresql:// to mean psycopg 3, which is not.
+POSTGRES_DRIVER = "postgresql+psycopg2"
+URL_EXAMPLES = "use e.g. sqlite:///data/lnob.sqlite3 or postgresql://user@host:5432/db"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, full sync and enforced foreign keys."""
+def database_url(url: str) -> URL:
+    """``url`` parsed, with a bare ``postgresql://`` (or ``postgres://``) meaning the installed psycopg2 driver."""
     try:
         parsed = make_url(url)
     except ArgumentError:
+        raise DatabaseUnavailable(f"LNOB_DATABASE_URL {url!r} is not a database URL: {URL_EXAMPLES}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for another database or an in-memory one."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.database.startswith("file:"):  # a SQLite URI: its file is SQLite's business
+        return None
+    return Path(parsed.database).expanduser().absolute()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, full sync and enforced foreign keys.
+
+    Nothing is created until the first connection; a SQLite file is then
+    created 0600 in a 0700 folder (SQLite gives its ``-wal`` and ``-shm``
+    files the same mode). SQL parameters, which hold people's words, are kept
+    out of every error message and log (``hide_parameters``).
+    """
+    parsed = database_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(
+                parsed, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+            )
+            path = sqlite_file(url)
+            if path is not None:
+                event.listen(engine, "do_connect", _created_private(path))
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    except NoSuchModuleError:
         raise DatabaseUnavailable(
-            f"LNOB_DATABASE_URL {url!r} is not a database URL: use e.g. sqlite:///data/lnob.sqlite3 "
-            "or postgresql+psycopg2://user@host:5432/db"
+            f"LNOB_DATABASE_URL names an unknown database or driver {parsed.drivername}://: {URL_EXAMPLES}"
         ) from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise DatabaseUnavailable(
+            f"the database driver for {parsed.drivername}:// is not installed (no module {exc.name!r}): "
+            f"install it, or {URL_EXAMPLES}"
+        ) from None
+
+
+def describe_error(exc: SQLAlchemyError) -> str:
+    """A one-line description of a database error that shows neither SQL nor data.
+
+    The driver's message is kept for errors whose first line names a cause
+    (a lost connection, a locked file, a constraint), never for data errors,
+    whose messages quote the value refused; PostgreSQL's ``DETAIL`` line,
+    which quotes the key, is always dropped.
+    """
+    kind = exc.__class__.__name__
+    if isinstance(exc, DataError):
+        return f"the database refused a value ({kind}); the change was rolled back"
+    original = getattr(exc, "orig", None)
+    reason = str(original if original is not None else "").strip().splitlines()
+    reason = reason[0].split(" DETAIL:")[0].strip() if reason else ""
+    if isinstance(exc, IntegrityError):
+        return f"a row conflicts with one already stored ({reason or kind}); run the command again"
+    return f"database error ({kind}{': ' + reason if reason else ''})"
+
+
+def _created_private(path: Path):
+    """A ``do_connect`` hook: the SQLite file is created by us, 0600, before SQLite opens (and would create) it."""
+
+    def before_connect(_dialect, _record, _args, _params) -> None:
+        private_file(path)
+
+    return before_connect
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -39,6 +112,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # deleted and overwritten rows are zeroed, not left in free space: an erased word (a text, a theme label
+    # made of it, an export title) must not stay in the file (CorpusStore.wipe_journal empties the log)
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -27,6 +27,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from corpus.db import session_scope
 from corpus.errors import NotFound
+from corpus.files import make_private
 from corpus.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,10 @@ class ExportRegistry:
         created_by: str = "cli",
         files: Sequence[Path] = (),
     ) -> ExportFile:
-        """Register a file just written (and its companion ``files``) with the testimonies it quotes."""
+        """Register a file just written (and its companion ``files``) with the testimonies it quotes.
+
+        The files are made private (0600) here, the one place every export passes through.
+        """
         export = ExportFile(
             path=self.relative(path),
             kind=kind,
@@ -116,7 +120,9 @@ class ExportRegistry:
             testimony_ids=list(dict.fromkeys(testimony_ids)),
             files=[self.relative(f) for f in files],
             created_by=(created_by or "cli")[:64],
-        )
+        )  # the paths are checked (under the exports dir) before anything is touched
+        for written in (path, *files):
+            make_private(written)
         with session_scope(self.engine) as session:
             session.add(export)
             session.flush()
@@ -130,6 +136,28 @@ class ExportRegistry:
             if export is not None:
                 export.replaced_by = replacement_id
                 session.add(export)
+
+    def rename(self, export_id: int, title: str, path: str, files: Sequence[str] = ()) -> None:
+        """Give an export a new title and file names (relative to the data dir, as stored).
+
+        Used when an erasure changed a theme label an export was named by: a
+        file still on disk is moved to its new name; a removed one only has its
+        record renamed, so that no trace of the old name stays.
+        """
+        with session_scope(self.engine) as session:
+            export = session.get(ExportFile, export_id)
+            if export is None:
+                raise NotFound(f"no export {export_id}")
+            moves = list(zip([export.path, *(export.files or [])], [path, *files]))
+            for old, new in moves:
+                source, target = self.data_dir / old, self.data_dir / new
+                if export.status == PRESENT and old != new and source.exists():
+                    self.relative(target)  # refuses a name outside the exports dir
+                    source.replace(target)
+            export.title = title[:300]
+            export.path = path
+            export.files = list(files)
+            session.add(export)
 
     # -- reading --------------------------------------------------------------------
 

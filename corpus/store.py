@@ -7,6 +7,8 @@ committed in its own transaction before anyone acknowledges it.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,6 +17,7 @@ from datetime import datetime, timezone
 import numpy as np
 from sqlalchemy import delete, func, insert, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from corpus.db import check_connection, make_engine, session_scope
@@ -38,6 +41,10 @@ from corpus.textkey import text_hash
 from corpus.validation import clean_text, parse_country, parse_kind, parse_language
 
 PROFILE_FIELDS = ("language", "age_band", "gender", "country", "region", "groups")
+WIPE_FIRST_WAIT_S = 0.05  # the first pause between checkpoint attempts; it doubles up to WIPE_LONGEST_WAIT_S
+WIPE_LONGEST_WAIT_S = 2.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -103,6 +110,31 @@ class TestimonyRecord:
     def quotable(self) -> bool:
         """Whether the contributor agreed to be quoted anonymously."""
         return self.consent_level == ConsentLevel.quote
+
+
+@dataclass(frozen=True)
+class JournalWipe:
+    """Whether the bytes of erased rows are gone from the database files (SQLite's file and write-ahead log).
+
+    ``complete`` is False only when readers kept the log busy for the whole of
+    ``settings.erase_wait_seconds``; ``attempts`` above 1 means the wipe had
+    to wait for them. Other databases (PostgreSQL) are not files of ours:
+    ``complete`` is True with 0 attempts.
+    """
+
+    complete: bool
+    attempts: int = 0
+    seconds: float = 0.0
+
+    @property
+    def retried(self) -> bool:
+        return self.attempts > 1
+
+
+def people_count():
+    """SQL: the distinct people behind the selected testimonies, counted as ``analysis.counting.person_of``
+    counts them: each contributor once, and each testimony without a contributor as a person of its own."""
+    return func.count(func.distinct(Testimony.contributor_id)) + func.count(Testimony.id) - func.count(Testimony.contributor_id)
 
 
 @dataclass
@@ -460,12 +492,51 @@ class CorpusStore:
                 )
         return found
 
+    def has_source(self, source: str) -> bool:
+        """Whether any testimony is stored under ``source`` (e.g. an import collection)."""
+        with self.session() as session:
+            return session.exec(select(Testimony.id).where(Testimony.source == source).limit(1)).first() is not None
+
+    def source_texts(self, source: str, refs: Iterable[str]) -> dict[str, str]:
+        """Source reference -> original text of the ``refs`` stored under ``source`` (to tell a newer
+        export of an import collection from another file of the same name)."""
+        refs, found = list(refs), {}
+        with self.session() as session:
+            for start in range(0, len(refs), 500):
+                chunk = refs[start : start + 500]
+                found.update(
+                    session.exec(
+                        select(Testimony.source_ref, Testimony.text).where(
+                            Testimony.source == source, Testimony.source_ref.in_(chunk)
+                        )
+                    ).all()
+                )
+        return found
+
     def _organisation_id(self, session: Session, code: str) -> int:
         code = code.strip().lower()
         organisation = session.exec(select(Organisation).where(Organisation.code == code)).first()
         if organisation is None:
             raise NotFound(f"no organisation with code {code!r}: create it with `lnob org add NAME --code {code}`")
         return organisation.id
+
+    def sources_of(self, organisation: str, prefix: str = "") -> list[str]:
+        """The sources starting with ``prefix`` that hold testimonies of ``organisation`` or of its contributors
+        (the import collections an erasure request names a contributor in); ``NotFound`` for no such organisation."""
+        found = self.organisation(organisation)
+        if found is None:
+            code = organisation.strip().lower()
+            raise NotFound(f"no organisation with code {code!r}: list them with `lnob org list`")
+        statement = (
+            select(Testimony.source)
+            .distinct()
+            .join(Contributor, Contributor.id == Testimony.contributor_id, isouter=True)
+            .where(Testimony.source.startswith(prefix))
+            .where(or_(Testimony.organisation_id == found.id, Contributor.organisation_id == found.id))
+            .order_by(Testimony.source)
+        )
+        with self.session() as session:
+            return list(session.exec(statement))
 
     def resolve_id(self, ref: str) -> str:
         """The full testimony id for an id or a unique prefix of at least 8 characters (short ids in chat)."""
@@ -623,26 +694,40 @@ class CorpusStore:
             return counts
 
     def stats(self) -> dict:
-        """Counts for ``lnob stats``: testimonies, proposals, contributors, by country, language, organisation."""
+        """Counts for ``lnob stats``: testimonies, proposals, contributors, by country, language, organisation.
+
+        ``people`` holds, for each ``by_...`` breakdown but the index status, the
+        distinct people behind each value (for the small-cell rule). These are
+        raw counts: show them through ``analysis.gaps.stats_shown``.
+        """
         with self.session() as session:
-            def grouped(column, *joins) -> dict[str, int]:
-                statement = select(column, func.count(Testimony.id)).select_from(Testimony)
+            people: dict[str, dict[str, int]] = {}
+
+            def grouped(name, column, *joins) -> dict[str, int]:
+                statement = select(column, func.count(Testimony.id), people_count()).select_from(Testimony)
                 for target, on in joins:
                     statement = statement.join(target, on, isouter=True)
-                return {str(k) if k is not None else "unknown": int(n) for k, n in session.exec(statement.group_by(column))}
+                rows = [(str(k) if k is not None else "unknown", int(n), int(p))
+                        for k, n, p in session.exec(statement.group_by(column))]
+                people[name] = {k: p for k, _, p in rows}
+                return {k: n for k, n, _ in rows}
 
             total = int(session.exec(select(func.count(Testimony.id))).one())
-            return {
+            stats = {
                 "testimonies": total,
-                "by_kind": {str(Kind(k).value): n for k, n in grouped(Testimony.kind).items()},
-                "contributors": int(session.exec(select(func.count(func.distinct(Testimony.contributor_id)))).one()),
+                "by_kind": grouped("by_kind", Testimony.kind),
+                "contributors": int(session.exec(select(people_count())).one() or 0),
                 "organisations": int(session.exec(select(func.count(Organisation.id))).one()),
-                "by_country": grouped(Testimony.country),
-                "by_language": grouped(Testimony.language),
-                "by_organisation": grouped(Organisation.code, (Organisation, Organisation.id == Testimony.organisation_id)),
-                "by_consent": grouped(Testimony.consent_level),
+                "by_country": grouped("by_country", Testimony.country),
+                "by_language": grouped("by_language", Testimony.language),
+                "by_organisation": grouped("by_organisation", Organisation.code,
+                                           (Organisation, Organisation.id == Testimony.organisation_id)),
+                "by_consent": grouped("by_consent", Testimony.consent_level),
                 "by_index_status": self.status_counts(),
             }
+            stats["by_kind"] = {str(Kind(k).value): n for k, n in stats["by_kind"].items()}
+            people["by_kind"] = {str(Kind(k).value): n for k, n in people["by_kind"].items()}
+            return stats | {"people": people}
 
     # -- erasure --------------------------------------------------------------------
 
@@ -655,8 +740,13 @@ class CorpusStore:
             linked = list(session.exec(select(Testimony.id).where(Testimony.parent_id.in_(ids))))
         return list(dict.fromkeys(ids + linked))
 
-    def erase_testimonies(self, ids: Sequence[str]) -> list[str]:
-        """Delete these testimonies (and linked proposals) and their cached embeddings; returns ids removed."""
+    def erase_testimonies(self, ids: Sequence[str], *, wipe: bool = True) -> list[str]:
+        """Delete these testimonies (and linked proposals) and their cached embeddings; returns ids removed.
+
+        With ``wipe`` (the default) the old bytes are then wiped from the SQLite
+        files (:meth:`wipe_journal`); a caller with more to erase passes False
+        and wipes once at the end.
+        """
         all_ids = self.with_linked(ids)
         if not all_ids:
             return []
@@ -670,19 +760,21 @@ class CorpusStore:
             orphaned = hashes - still_used
             if orphaned:
                 session.exec(delete(Embedding).where(Embedding.text_hash.in_(orphaned)))
-        self._truncate_journal()
+        if wipe:
+            self.wipe_journal()
         return found
 
-    def erase_contributor(self, contributor_id: int) -> list[str]:
+    def erase_contributor(self, contributor_id: int, *, wipe: bool = True) -> list[str]:
         """Delete a contributor, their consents and everything they shared; returns testimony ids removed."""
         with self.session() as session:
             ids = list(session.exec(select(Testimony.id).where(Testimony.contributor_id == contributor_id)))
-        removed = self.erase_testimonies(ids)
+        removed = self.erase_testimonies(ids, wipe=False)
         with session_scope(self.engine) as session:
             self._overwrite_deleted(session)
             session.exec(delete(Consent).where(Consent.contributor_id == contributor_id))
             session.exec(delete(Contributor).where(Contributor.id == contributor_id))
-        self._truncate_journal()
+        if wipe:
+            self.wipe_journal()
         return removed
 
     def _overwrite_deleted(self, session: Session) -> None:
@@ -690,11 +782,53 @@ class CorpusStore:
         if self.engine.dialect.name == "sqlite":
             session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
 
-    def _truncate_journal(self) -> None:
-        """On SQLite, checkpoint and empty the write-ahead log, which still holds the erased rows' old pages."""
-        if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    def wipe_journal(self, patience: float | None = None) -> JournalWipe:
+        """On SQLite, move every page of the write-ahead log into the file and empty the log; returns how it went.
+
+        Deleted rows are zeroed (``secure_delete``) in new versions of their
+        pages, written to the log; the old versions stay in the file, and
+        older ones in the log, until a checkpoint copies the new ones over them.
+        A checkpoint cannot do that while another connection (the bot, a CLI
+        command) reads an older snapshot, and then reports itself busy. So it is
+        tried again, with pauses doubling from ``WIPE_FIRST_WAIT_S``, until it
+        completes or ``patience`` seconds (``settings.erase_wait_seconds``)
+        have passed; an incomplete wipe is logged and reported, never silent.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return JournalWipe(complete=True)
+        patience = self.settings.erase_wait_seconds if patience is None else patience
+        started = time.monotonic()
+        deadline, pause, attempts = started + patience, WIPE_FIRST_WAIT_S, 0
+        with self.engine.connect() as connection:
+            # each attempt gives up at once when busy; the pauses between attempts are ours, so they can grow
+            kept_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                while True:
+                    attempts += 1
+                    if self._checkpoint(connection):
+                        return JournalWipe(True, attempts, round(time.monotonic() - started, 3))
+                    if time.monotonic() + pause > deadline:
+                        break
+                    if attempts == 1:
+                        log.info("erased rows wait for other readers of the database to finish")
+                    time.sleep(pause)
+                    pause = min(2 * pause, WIPE_LONGEST_WAIT_S)
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(kept_timeout or 0)}")
+        log.warning("the database was read by others for %.0f s: erased rows may remain in its files until the "
+                    "next erasure or `lnob reindex`", patience)
+        return JournalWipe(False, attempts, round(time.monotonic() - started, 3))
+
+    @staticmethod
+    def _checkpoint(connection) -> bool:
+        """One TRUNCATE checkpoint; whether it completed (no reader or writer kept it from the whole log)."""
+        try:
+            busy, _log_pages, _moved = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        except OperationalError:  # "database is locked": a writer holds it
+            return False
+        connection.commit()
+        return busy == 0
 
     # -- embedding cache ------------------------------------------------------------
 

@@ -145,17 +145,34 @@ class ThemeStore:
             return {int(t): int(n) for t, n in rows}
 
     def contributor_counts(self) -> dict[int, int]:
-        """Distinct contributors per theme id."""
+        """Distinct people per theme id (a testimony without a contributor counts as one: ``people_count``)."""
         from corpus.models import Testimony
+        from corpus.store import people_count
 
         with self.session() as session:
             rows = session.exec(
-                select(Assignment.theme_id, func.count(func.distinct(Testimony.contributor_id)))
+                select(Assignment.theme_id, people_count())
                 .join(Testimony, Testimony.id == Assignment.testimony_id)
                 .where(Assignment.theme_id.is_not(None))
                 .group_by(Assignment.theme_id)
             )
             return {int(t): int(n) for t, n in rows}
+
+    def driver_counts(self) -> dict[str | None, tuple[int, int]]:
+        """Contributions and distinct people in the active themes of each primary driver (None: unmapped)."""
+        from corpus.models import Testimony
+        from corpus.store import people_count
+
+        with self.session() as session:
+            rows = session.exec(
+                select(Theme.primary_driver, func.count(Assignment.testimony_id), people_count())
+                .select_from(Assignment)
+                .join(Theme, Theme.id == Assignment.theme_id)
+                .join(Testimony, Testimony.id == Assignment.testimony_id)
+                .where(Theme.status == "active")
+                .group_by(Theme.primary_driver)
+            )
+            return {driver: (int(n), int(p)) for driver, n, p in rows}
 
     def members(self, theme_id: int) -> list[Assignment]:
         """Assignments of one theme, most central first."""
@@ -350,6 +367,27 @@ class ThemeStore:
                 )
             session.refresh(child)
             return child
+
+    def update_keywords(self, updates: Sequence[tuple[int, str, list, dict]]) -> None:
+        """Replace the label, keywords and keywords per language of themes, in one transaction.
+
+        Each update is ``(theme_id, label, keywords, keywords_by_language)``; a
+        staff label is never overwritten (used when an erasure recomputes them).
+        """
+        if not updates:
+            return
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            for theme_id, label, keywords, keywords_by_language in updates:
+                theme = session.get(Theme, theme_id)
+                if theme is None:
+                    continue
+                if theme.label_source != "staff":
+                    theme.label = label[:200]
+                theme.keywords = keywords
+                theme.keywords_by_language = keywords_by_language
+                theme.updated_at = now
+                session.add(theme)
 
     def rename(self, theme_id: int, label: str) -> Theme:
         """Give a theme a staff label (kept across re-analyses)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 import unicodedata
+from datetime import datetime, timezone
 
 from corpus.errors import InvalidText
 from corpus.language import script_report
@@ -78,3 +81,31 @@ def parse_language(value: str | None) -> str | None:
     if not (2 <= len(head) <= 3 and head.isalpha() and head.isascii()) or len(value) > 16:
         raise InvalidText(f"language {value!r} is not a language code such as en, fr or sw")
     return value
+
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+def parse_date_bound(value: str | None, *, end: bool = False) -> datetime | None:
+    """The day a ``since`` (``end=False``) or ``until`` (``end=True``) value names, midnight UTC, or ``InvalidText``.
+
+    A day (``2026-03-15``) is itself; a month (``2026-03``) or a year (``2026``) is a period, so as a start
+    it means its first day and as an end its last day: ``until 2026-03`` takes in all of March. The
+    CLI's ``--since``/``--until`` and the bot's ``since:``/``until:`` filters both read dates here.
+    """
+    if value is None or not str(value).strip():
+        return None
+    match = _DATE.fullmatch(str(value).strip())
+    try:
+        if not match:
+            raise ValueError(value)
+        year, month, day = int(match[1]), match[2], match[3]
+        if month is None:
+            return datetime(year, 12 if end else 1, 31 if end else 1, tzinfo=timezone.utc)
+        if day is None:
+            day = calendar.monthrange(year, int(month))[1] if end else 1
+        return datetime(year, int(month), int(day), tzinfo=timezone.utc)
+    except ValueError:
+        raise InvalidText(
+            f"date {str(value).strip()!r} is not a day, month or year such as 2026-03-15, 2026-03 or 2026"
+        ) from None

@@ -38,7 +38,7 @@ def free_port() -> int:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a fresh data dir with a SQLite file and embedded Chroma."""
-    return Settings(data_dir=tmp_path / "data", pseudonym_key="test-key", _env_file=None)
+    return Settings(data_dir=tmp_path / "data", pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
 
 
 @pytest.fixture

@@ -13,7 +13,12 @@ strict as Telegram where a bot can get things wrong:
   answering a callback query twice or not at all are errors, each answered
   with Telegram's ``{"ok": false, "error_code": 400, "description": ...}``;
 - ``getUpdates`` honours ``offset``, ``limit``, ``timeout`` and
-  ``allowed_updates``, and returns as soon as an update is queued.
+  ``allowed_updates``, and returns as soon as an update is queued;
+- ``deleteMessages`` takes 1 to 100 ids, skips ids it does not find, and
+  refuses the whole call when one of them is older than 48 hours (stricter
+  than Telegram, so that a bot that asks too late is caught). Every
+  message, the bot's and the person's, exists until it is deleted:
+  ``messages_in(chat_id)`` lists the ids a person would still see.
 
 Every call is recorded in ``calls`` and every error in ``errors``, so a test
 can assert that the bot never made a bad request.
@@ -45,6 +50,8 @@ TOKEN = "123456789:TEST-token_for-the-fake-api"
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+DELETABLE_FOR = 48 * 3600  # seconds a bot may delete a message of a private chat
+DELETE_BATCH = 100
 
 _STRING_PARAMS = {
     "text",
@@ -207,6 +214,7 @@ class _Chat:
     raw: dict
     next_message_id: int = 1
     outbox: list[BotMessage] = field(default_factory=list)
+    deleted: set[int] = field(default_factory=set)
 
 
 class FakeBotAPI:
@@ -365,9 +373,18 @@ class FakeBotAPI:
         self._messages[(message["chat"]["id"], message["message_id"])] = message
 
     def outbox(self, chat_id: int) -> list[BotMessage]:
-        """Every message the bot sent to this chat, oldest first."""
+        """Every message the bot sent to this chat, oldest first (deleted ones too: see ``messages_in``)."""
         chat = self._chats.get(chat_id)
         return list(chat.outbox) if chat else []
+
+    def messages_in(self, chat_id: int) -> list[int]:
+        """Ids of the messages still in this chat, the bot's and the person's: what is left on the phone."""
+        return sorted(message_id for chat, message_id in self._messages if chat == chat_id)
+
+    def deleted_in(self, chat_id: int) -> set[int]:
+        """Ids of the messages of this chat deleted by the bot."""
+        chat = self._chats.get(chat_id)
+        return set(chat.deleted) if chat else set()
 
     async def wait_for(self, predicate, timeout: float) -> None:
         """Wait until ``predicate()`` holds (re-checked whenever the bot calls the API)."""
@@ -522,6 +539,22 @@ class FakeBotAPI:
         _set(message, "reply_markup", markup)
         return await self._edited(message, None)
 
+    async def _api_deleteMessages(self, params: dict) -> bool:
+        chat = self._known_chat(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= DELETE_BATCH:
+            raise ApiError("Bad Request: message_ids must be a list of 1 to 100 message identifiers")
+        chat_id = chat.raw["id"]
+        found = [int(i) for i in ids if (chat_id, int(i)) in self._messages]
+        now = time.time()
+        if chat.raw["type"] == "private" and any(now - self._messages[(chat_id, i)]["date"] >= DELETABLE_FOR for i in found):
+            raise ApiError("Bad Request: message can't be deleted for everyone")
+        for message_id in found:
+            del self._messages[(chat_id, message_id)]
+            chat.deleted.add(message_id)
+        await self._changed_now()
+        return True
+
     async def _api_answerCallbackQuery(self, params: dict) -> bool:
         query_id = params.get("callback_query_id")
         if query_id not in self._queries or query_id in self._answers:
@@ -638,19 +671,24 @@ class FakeUser:
     def chat_id(self) -> int:
         return self.chat_raw["id"]
 
-    def _message(self, **content) -> dict:
+    def _message(self, sent_at: float | None = None, **content) -> dict:
         message = {
             "message_id": self.api.new_message_id(self.chat_id),
             "from": self.user,
             "chat": self.chat_raw,
-            "date": int(time.time()),
+            "date": int(time.time() if sent_at is None else sent_at),
             **content,
         }
         self.api.remember(message)
         return message
 
-    async def send(self, text: str, *, forwarded_from: dict | None = None, reply_to: BotMessage | None = None) -> dict:
-        """Send a text message (a leading ``/command`` gets its ``bot_command`` entity, as clients do)."""
+    async def send(
+        self, text: str, *, forwarded_from: dict | None = None, reply_to: BotMessage | None = None, sent_at: float | None = None
+    ) -> dict:
+        """Send a text message (a leading ``/command`` gets its ``bot_command`` entity, as clients do).
+
+        ``sent_at`` (unix time) dates it in the past, as a message delivered late.
+        """
         content: dict[str, Any] = {"text": text}
         command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
         entities = []
@@ -668,7 +706,7 @@ class FakeUser:
             content["forward_origin"] = {"type": "user", "sender_user": forwarded_from, "date": int(time.time()) - 3600}
         if reply_to is not None:
             content["reply_to_message"] = reply_to.raw
-        message = self._message(**content)
+        message = self._message(sent_at, **content)
         await self.api.push("message", message)
         return message
 
@@ -755,8 +793,9 @@ class FakeUser:
         return message
 
     def message_with_button(self, data: str) -> BotMessage:
+        deleted = self.api.deleted_in(self.chat_id)
         for message in reversed(self.api.outbox(self.chat_id)):
-            if data in message.callback_data:
+            if data in message.callback_data and message.message_id not in deleted:
                 return message
         raise AssertionError(f"no message in the chat has a button {data!r}")
 

@@ -7,14 +7,15 @@ import pytest
 from analysis.analyse import STAGES, Analysis
 from analysis.curation import Curator
 from analysis.evidence import EvidenceBase
-from analysis.explore import list_themes, theme_detail, theme_quotes
+from analysis.explore import list_themes, theme_detail, theme_members, theme_quotes
+from analysis.summaries import summarise
 from corpus.settings import Settings
 from corpus.store import TestimonyDraft
 
 
 def open_copy(source, target) -> EvidenceBase:
     shutil.copytree(source, target)
-    return EvidenceBase(Settings(data_dir=target, pseudonym_key="test-key", _env_file=None))
+    return EvidenceBase(Settings(data_dir=target, pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None))
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def analysed_dir(tmp_path_factory):
     from corpus.db import make_engine, upgrade
 
     folder = tmp_path_factory.mktemp("analysed") / "data"
-    settings = Settings(data_dir=folder, pseudonym_key="test-key", _env_file=None)
+    settings = Settings(data_dir=folder, pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
     upgrade(make_engine(settings.resolved_database_url))
     evidence = EvidenceBase(settings)
     for code, name in DEMO_ORGANISATIONS.items():
@@ -55,8 +56,13 @@ def test_every_testimony_is_themed_or_explicitly_unthemed(evidence):
 
 def test_themes_have_keywords_labels_and_drivers(evidence):
     drivers = {"discrimination", "geography", "governance", "socio_economic", "shocks"}
-    for row in list_themes(evidence):
-        assert row["label"] and row["keywords"]
+    rows = list_themes(evidence)
+    # a keyword needs LNOB_SMALL_CELL contributors of its theme; in this small multilingual corpus (each text its
+    # own contributor) some themes share no word that widely and are named from the codebook (driver · sub-driver)
+    assert sum(1 for row in rows if row["keywords"]) >= len(rows) // 2
+    driver_names = ("Discrimination", "Geography", "Governance", "Socio-economic", "Shocks")
+    for row in rows:
+        assert row["label"] and (row["keywords"] or row["label"].startswith(driver_names)), row
         assert row["primary_driver"] in drivers
         assert set(row["intersecting_drivers"]) <= drivers - {row["primary_driver"]}
     for assignment in list(evidence.themes.assignments().values())[:20]:
@@ -68,10 +74,14 @@ def test_theme_detail_has_breakdowns_and_consented_redacted_quotes(evidence):
     theme_id = list_themes(evidence)[0]["id"]
     detail = theme_detail(evidence, theme_id)
     summary = detail["summary"]
-    assert summary["size"] == detail["size"] > 0
+    assert summary["size"] == detail["size"] != "0"  # as staff see it: a number, "<5" or "≥5"
     for key in ("by_country", "by_organisation", "by_gender", "by_age_band", "by_group", "by_month"):
         assert key in summary
-    assert sum(summary["by_country"].values()) == summary["size"]
+    # each cell is its number or hidden; the cells no longer simply add up to the size, which gave small ones away
+    raw = summarise(theme_members(evidence, theme_id))
+    assert summary["size"] in (str(raw["size"]), "<5", "≥5")
+    for country, label in summary["by_country"].items():
+        assert label == str(raw["by_country"][country]) or label in ("<5", "≥5")
     records = {r.id: r for r in evidence.store.records()}
     assert detail["quotes"]
     for quote in detail["quotes"]:

@@ -76,7 +76,7 @@ def test_the_english_model_stays_selectable():
 def test_a_model_that_cannot_be_loaded_is_a_clear_error(tmp_path):
     with pytest.raises(EmbeddingModelError, match="cannot load embedding model"):
         Embedder(str(tmp_path / "no-such-model")).encode(["text"])
-    env = {"LNOB_EMBEDDING_MODEL": str(tmp_path / "no-such-model"), "LNOB_PSEUDONYM_KEY": "test-key-0123456789"}
+    env = {"LNOB_EMBEDDING_MODEL": str(tmp_path / "no-such-model"), "LNOB_PSEUDONYM_KEY": "test-key-0123456789abcdef0123456789"}
     data = ["--data-dir", str(tmp_path / "data")]
     assert CliRunner().invoke(cli, [*data, "db", "upgrade"], env=env).exit_code == 0
     (tmp_path / "in.csv").write_text(f"text\n{WATER_EN}\n", encoding="utf-8")

@@ -99,7 +99,7 @@ def demo_subset(tmp_path_factory) -> Path:
 def lnob(*args: str, data_dir: Path) -> str:
     from cli.main import cli
 
-    env = {"LNOB_DATABASE_URL": None, "LNOB_CHROMA_URL": None, "LNOB_PSEUDONYM_KEY": "test-key"}
+    env = {"LNOB_DATABASE_URL": None, "LNOB_CHROMA_URL": None, "LNOB_PSEUDONYM_KEY": "test-key-0123456789abcdef0123456789"}
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], env=env)
     assert result.exit_code == 0, result.output
     return result.stdout

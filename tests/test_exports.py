@@ -38,7 +38,7 @@ class ReportCorpus:
     phone_source_ref: str = PHONE_ROW_ID
 
     def settings(self, data_dir: Path | None = None) -> Settings:
-        return Settings(data_dir=data_dir or self.data_dir, pseudonym_key="test-key", _env_file=None)
+        return Settings(data_dir=data_dir or self.data_dir, pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
 
 
 @lru_cache(maxsize=1)
@@ -225,6 +225,8 @@ def test_exports_hold_the_redacted_text_never_the_phone_number(corpus):
     mateo = next(r for r in corpus.store.records() if "Mateo" in r.text or "[EMAIL]" in r.text)
     for fmt in ("csv", "md", "docx"):
         content = file_text(export_quotes(corpus, [record.id, mateo.id], fmt, title="Phones", kind="quotes"))
+        if fmt == "md":  # Markdown escapes the brackets so that they stay text: \[PHONE\] reads [PHONE]
+            content = content.replace("\\[", "[").replace("\\]", "]")
         assert "[PHONE]" in content and "[EMAIL]" in content
         assert not any(digits in content for digits in PHONE_DIGITS)
         assert "mateo.lopez@example.org" not in content

@@ -64,7 +64,7 @@ def test_csv_import_with_column_options(base: EvidenceBase, tmp_path: Path):
 
     assert report | {"file": None} == {
         "file": None, "source": "import:survey.csv", "rows": 3, "added": 3, "already_imported": 0,
-        "bad_rows": [], "indexed": 3, "pending": 0,
+        "bad_rows": [], "indexed": 3, "pending": 0, "failed": 0,
     }
     records = {r.country: r for r in base.store.records()}
     np_, ke, sn = records["NP"], records["KE"], records["SN"]

@@ -259,3 +259,50 @@ def test_empty_inputs_with_languages_and_bigrams():
     assert extractor.keywords_ == {} and extractor.labels_text_ == {} and extractor.keywords_by_language_ == {}
     extractor = KeywordExtractor().fit([[], ["word"]], [0, -1], languages=["en", "fr"], bigrams=[[], []])
     assert extractor.labels_text_ == {0: ""} and extractor.keywords_by_language_ == {0: {}}
+
+
+# -- no single person's word labels anything (issue 10) --------------------------------------------------
+
+ONE_PERSON = ["Our goat shed flooded, the goat shed is gone"] * 4  # one contributor, said four times
+OTHERS = ["Clean water is far from the village", "The clean water point is broken", "No clean water since the flood",
+          "We walk far for clean water", "Clean water costs too much"]
+SCHOOL_OTHERS = ["School fees are too high", "School fees keep girls home", "We cannot pay school fees",
+                 "School fees went up again", "The school fees are a burden"]
+
+
+def fit_people(min_contributors: int, contributors):
+    texts = ONE_PERSON + OTHERS + SCHOOL_OTHERS
+    labels, languages = [0] * 9 + [1] * 5, ["en"] * 14
+    tokens, bigrams = TextProcessor().tokens_and_bigrams_many(texts, languages)
+    return KeywordExtractor(min_contributors=min_contributors).fit(
+        tokens, labels, languages=languages, bigrams=bigrams, contributors=contributors
+    )
+
+
+def shown_words(extractor) -> set[str]:
+    words = {word for keywords in extractor.keywords_.values() for word, _ in keywords}
+    words |= {word for by_language in extractor.keywords_by_language_.values() for keywords in by_language.values()
+              for word, _ in keywords}
+    return words | set(" ".join(extractor.labels_text_.values()).replace("·", " ").split())
+
+
+def test_a_word_only_one_contributor_uses_is_no_keyword_label_or_bigram():
+    people = [7] * 4 + [1, 2, 3, 4, 5] + [11, 12, 13, 14, 15]
+    unguarded = fit_people(1, people)
+    assert unguarded.labels_text_[0].startswith("goat shed")  # what the rule prevents
+    guarded = fit_people(5, people)
+    assert not {"goat", "shed"} & shown_words(guarded)
+    assert guarded.labels_text_[0].startswith("clean water") and guarded.labels_text_[1].startswith("school fees")
+    assert guarded.c_tf_idf_.shape == (2, len(guarded.vocabulary_))
+
+
+def test_texts_without_a_contributor_count_as_their_own_and_so_do_texts_without_contributors():
+    anonymous = fit_people(5, [None] * 14)  # four texts, four contributors: still under five
+    assert not {"goat", "shed"} & shown_words(anonymous)
+    assert "goat" in shown_words(fit_people(4, None))  # without contributors each text is its own
+    assert "goat" not in shown_words(fit_people(4, [7] * 4 + [None] * 10))
+
+
+def test_contributors_must_match_the_texts():
+    with pytest.raises(ValueError, match="contributors"):
+        KeywordExtractor().fit([["a"], ["b"]], [0, 0], contributors=[1])

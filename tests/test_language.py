@@ -60,7 +60,7 @@ def store(request, migrated_settings: Settings, tmp_path: Path) -> CorpusStore:
     settings = migrated_settings
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
-        settings = Settings(data_dir=tmp_path / "pg", database_url=url, pseudonym_key="k", _env_file=None)
+        settings = Settings(data_dir=tmp_path / "pg", database_url=url, pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
         upgrade(make_engine(url))
     return CorpusStore(settings, redactor=Redactor(use_ner=False))
 

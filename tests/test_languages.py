@@ -46,11 +46,12 @@ def test_a_mix_counts_texts_per_language_largest_first():
     assert mix.share("fr") == pytest.approx(3 / 26) and mix.share("sw") == 0.0
 
 
-def test_a_mix_shows_small_cells_as_lt5():
+def test_a_mix_shows_small_cells_as_lt5_and_hides_a_complement():
+    # "en 12, ht 9, fr <5" once gave fr = 3 from the total (24): ht is hidden with it now
     mix = LanguageMix.of(records(en=12, ht=9, fr=3))
-    assert mix.shown(5) == "en 12, ht 9, fr <5"
-    assert mix.shown(5, names=True) == "English (en) 12, Haitian Creole (ht) 9, French (fr) <5"
-    assert mix.shown(5, limit=2) == "en 12, ht 9, and 1 more"
+    assert mix.shown(5) == "en 12, fr <5, ht ≥5"
+    assert mix.shown(5, names=True) == "English (en) 12, French (fr) <5, Haitian Creole (ht) ≥5"
+    assert mix.shown(5, limit=2) == "en 12, fr <5, and 1 more"
     assert mix.shown(3) == "en 12, ht 9, fr 3"  # the threshold is the setting's
     assert LanguageMix().shown(5) == "-"
 
@@ -58,16 +59,18 @@ def test_a_mix_shows_small_cells_as_lt5():
 def test_a_cell_is_small_by_its_contributors_not_its_texts():
     one_person = [record("fr", contributor=7) for _ in range(8)]
     mix = LanguageMix.of(records(en=6) + one_person)
-    assert mix.shown(5) == "fr <5, en 6"
+    assert mix.shown(5) == "en ≥5, fr <5"  # "fr <5, en 6" gave fr = 8 from the total
 
 
-def test_the_json_of_a_mix_hides_small_cells_and_the_share_of_a_small_largest_cell():
-    assert LanguageMix.of(records(en=12, fr=3)).to_dict(5) == {
-        "languages": {"en": "12", "fr": "<5"},
-        "language_count": 2,
+def test_the_json_of_a_mix_hides_small_cells_and_the_share_of_a_hidden_largest_cell():
+    # {"en": "12", "fr": "<5"} with a share of 0.8 once gave fr = 3
+    assert LanguageMix.of(records(en=12, fr=3, sw=9)).to_dict(5) == {
+        "languages": {"en": "12", "fr": "<5", "sw": "≥5"},
+        "language_count": 3,
         "largest_language": "en",
-        "largest_language_share": 0.8,
+        "largest_language_share": 0.5,
     }
+    assert LanguageMix.of(records(en=12, fr=3)).to_dict(5)["largest_language_share"] is None
     small = LanguageMix.of(records(en=3, fr=1)).to_dict(5)
     assert small["languages"] == {"en": "<5", "fr": "<5"} and small["largest_language_share"] is None
 
@@ -75,7 +78,7 @@ def test_the_json_of_a_mix_hides_small_cells_and_the_share_of_a_small_largest_ce
 def test_language_labels_and_percentages():
     assert language_label("sw") == "Swahili (sw)"
     assert language_label("pt-br") == "Portuguese (pt-br)"
-    assert language_label("tlh") == "tlh"
+    assert language_label("qqx") == "qqx"  # a code no language has
     assert language_label(None) == language_label("unknown") == "language unknown"
     assert [percent(s) for s in (0.0, 0.004, 0.3, 0.9423, 0.996, 1.0)] == ["0%", "<1%", "30%", "94%", ">99%", "100%"]
 
@@ -84,13 +87,26 @@ def test_language_labels_and_percentages():
 
 
 def test_a_theme_nearly_all_in_an_over_represented_language_is_flagged_with_its_reason():
-    theme = records(sw=49, en=3)
-    corpus = theme + records(sw=101, en=347)  # sw: 150 of 500
+    theme = records(sw=90, en=3, fr=6)
+    corpus = theme + records(sw=60, en=341)  # sw: 150 of 500
     flag = SingleLanguageRule().check(LanguageMix.of(theme), LanguageMix.of(corpus))
-    assert flag is not None and flag.language == "sw" and flag.theme_texts == 52
-    assert flag.reason == ("94% of its 52 texts are Swahili (sw), against 30% of the corpus: "
+    assert flag is not None and flag.language == "sw" and flag.theme_texts == 99
+    assert flag.reason == ("91% of its 99 texts are Swahili (sw), against 30% of the corpus: "
                            "it may gather a language rather than a subject")
-    assert flag.to_dict() == {"language": "sw", "theme_share": 0.94, "corpus_share": 0.3, "reason": flag.reason}
+    assert flag.to_dict() == {"language": "sw", "theme_share": 0.91, "corpus_share": 0.3, "reason": flag.reason}
+
+
+def test_no_flag_gives_a_hidden_count_away():
+    # "94% of its 52 texts are Swahili" beside "sw ≥5, en <5" gave en = 3: the dominant cell is hidden, no flag
+    theme = records(sw=49, en=3)
+    corpus = LanguageMix.of(theme + records(sw=101, en=347))
+    assert LanguageMix.of(theme).shown(5) == "en <5, sw ≥5"
+    assert SingleLanguageRule().check(LanguageMix.of(theme), corpus) is None
+    # the corpus's count of the language hidden (a complement): its share is not given either
+    theme = records(sw=40)
+    corpus = LanguageMix.of(theme + records(en=400, fr=3, sw=5))  # sw 45 is fr's complement
+    flag = SingleLanguageRule(min_corpus_share=0.001).check(LanguageMix.of(theme), corpus)
+    assert flag is not None and flag.corpus_share is None and "against a smaller share of the corpus" in flag.reason
 
 
 @pytest.mark.parametrize(
@@ -118,11 +134,12 @@ def test_a_language_counts_in_the_corpus_when_it_is_not_a_small_cell_even_under_
 
 
 def test_the_thresholds_are_parameters():
-    theme = records(sw=49, en=3)
-    corpus = LanguageMix.of(theme + records(sw=101, en=347))
+    theme = records(sw=90, en=3, fr=6)
+    corpus = LanguageMix.of(theme + records(sw=60, en=341))
+    assert SingleLanguageRule().check(LanguageMix.of(theme), corpus) is not None
     assert SingleLanguageRule(dominance=0.95).check(LanguageMix.of(theme), corpus) is None
     assert SingleLanguageRule(margin=0.7).check(LanguageMix.of(theme), corpus) is None
-    assert SingleLanguageRule(small_cell=50).check(LanguageMix.of(theme), corpus) is None  # 49 sw texts: a small cell
+    assert SingleLanguageRule(small_cell=100).check(LanguageMix.of(theme), corpus) is None  # 90 sw texts: a small cell
     description = SingleLanguageRule().describe()
     assert "at least 90% of its texts" in description and "20 points" in description and "10%" in description
 

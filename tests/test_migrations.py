@@ -72,7 +72,7 @@ def test_upgrade_downgrade_upgrade(database_url: str):
 
 def test_cli_db_upgrade(tmp_path: Path):
     data_dir = tmp_path / "data"
-    env = clean_env(tmp_path, LNOB_PSEUDONYM_KEY="k")
+    env = clean_env(tmp_path, LNOB_PSEUDONYM_KEY="test-key-0123456789abcdef0123456789")
     result = subprocess.run(
         [str(LNOB), "--data-dir", str(data_dir), "db", "upgrade"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,

@@ -133,6 +133,69 @@ def test_urls(patterns_only: Redactor, text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "![p](//evil.example/p.png) look", "![p]([URL]) look"),
+        ("fr", "Voir //cdn.exemple.net/img?id=joe.", "Voir [URL]."),
+        ("en", "a pixel data:image/png;base64,iVBORw0KGgo= here", "a pixel [URL] here"),
+        ("es", "enlace data:text/html,<b>hola</b> fin", "enlace [URL] fin"),
+        ("en", "[click for aid](javascript:alert(document.cookie))", "[click for aid]([URL])"),
+        ("sw", "Niandikie t.me/joe_k au wa.me/254712345678.", "Niandikie [URL] au [URL]."),
+        ("en", "Join t.me/joinchat/AbC-12_x, or tg://resolve?domain=joe_k", "Join [URL], or [URL]"),
+        ("fr", "Ma page : facebook.com/aicha.diallo et www.x.y", "Ma page : [URL] et [URL]"),
+        ("ne", "मेरो पेज instagram.com/ram_b हो।", "मेरो पेज [URL] हो।"),
+        ("vi", "Trang của tôi: zalo.me/0912345678 nhé", "Trang của tôi: [URL] nhé"),
+        ("en", "A site like mysite.xyz or evil.example/p.png", "A site like [URL] or [URL]"),
+    ],
+)
+def test_links_without_a_scheme_scheme_relative_and_data_uris(
+    patterns_only: Redactor, language: str, text: str, expected: str
+) -> None:
+    result = patterns_only.redact(text, language)
+    assert result.text == expected
+    assert set(result.counts) == {"[URL]"}
+    assert_consistent(text, result)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "My passport AB1234567 was taken.", "My passport [ID] was taken."),
+        ("fr", "Passeport n° C1234567, expiré.", "Passeport n° [ID], expiré."),
+        ("sw", "Pasipoti yangu ni ak-12345678.", "Pasipoti yangu ni [ID]."),
+        ("ne", "राहदानी PA123456 हरायो।", "राहदानी [ID] हरायो।"),
+        ("es", "Pasaporte (XB987654321) retenido.", "Pasaporte ([ID]) retenido."),
+        ("vi", "Hộ chiếu B1234567 của tôi bị giữ.", "Hộ chiếu [ID] của tôi bị giữ."),
+    ],
+)
+def test_passport_style_ids(patterns_only: Redactor, language: str, text: str, expected: str) -> None:
+    result = patterns_only.redact(text, language)
+    assert result.text == expected
+    assert result.counts == {"[ID]": 1}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "e.g. water, i.e. clean water, etc. and Mr.Smith came at a.m./p.m. shifts."),
+        ("en", "The doctor came at 10.30, left at 12.45; pi is 3.14 and 12.5 14.75 20.25 kg were weighed."),
+        ("en", "We paid Rs1500000 and Tk500000; COVID19 hit the G20, A4 paper, km/h and and/or."),
+        ("fr", "Vers 10.30 le maire, M.Dupont, a dit : « voir p.ex. la page 3 »."),
+        ("es", "Pagamos 3.5 y 10.25 pesos, p.ej. a las 10.30, y/o más tarde."),
+        ("sw", "Tulifika saa 10.30 asubuhi, k.m. kwa basi; bei ni 2.5 3.5 4.5."),
+        ("vi", "Lúc 10.30 sáng, ông Nam (v.v.) nói giá là 2.5 triệu."),
+        ("en", "It was a long road // no bus, yes//no, and Data: 5 families."),
+    ],
+)
+def test_ordinary_words_decimals_and_times_are_not_redacted(
+    patterns_only: Redactor, language: str, text: str
+) -> None:
+    result = patterns_only.redact(text, language)
+    assert result.text == text
+    assert result.spans == []
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("Message @kamau_22 on Telegram.", "Message [HANDLE] on Telegram."),
@@ -334,7 +397,8 @@ def test_trained_english_pipeline_redacts_names_and_keeps_countries() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["1-" * 20_000, "a." * 20_000, "0" * 50_000 + "x", "@" * 20_000, "(1) " * 10_000, "x@" * 9_000],
+    ["1-" * 20_000, "a." * 20_000, "0" * 50_000 + "x", "@" * 20_000, "(1) " * 10_000, "x@" * 9_000,
+     "a." * 20_000 + "ab/", "//a." * 10_000, "AB1" * 20_000, "data:;" * 10_000],
 )
 def test_hostile_input_is_redacted_consistently(patterns_only: Redactor, text: str) -> None:
     """Inputs that make naive patterns backtrack catastrophically; pytest-timeout stops a hang."""

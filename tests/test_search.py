@@ -24,7 +24,7 @@ def searcher(tmp_path_factory):
     from corpus.db import make_engine, upgrade
     from corpus.settings import Settings
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("search") / "data", pseudonym_key="k", _env_file=None)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("search") / "data", pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
     upgrade(make_engine(settings.resolved_database_url))
     evidence = EvidenceBase(settings)
     for code in ("plan", "vso", "ifrc", "cbm"):

@@ -75,7 +75,7 @@ def test_audit_entries(store):
 def test_cli_staff_add_invite_list_audit(migrated_settings):
     runner = CliRunner()
     base = ["--data-dir", str(migrated_settings.data_dir)]
-    env = {"LNOB_PSEUDONYM_KEY": "test-key"}
+    env = {"LNOB_PSEUDONYM_KEY": "test-key-0123456789abcdef0123456789"}
     assert runner.invoke(cli, base + ["org", "add", "Plan", "--code", "plan"], env=env).exit_code == 0
     added = runner.invoke(cli, base + ["staff", "add", "--telegram-id", "12", "--role", "admin", "--org", "plan", "--json"], env=env)
     assert added.exit_code == 0, added.output
