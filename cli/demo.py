@@ -48,6 +48,7 @@ def run_demo(settings: Settings, *, as_json: bool = False) -> dict:
     from analysis.analyse import Analysis
     from analysis.evidence import EvidenceBase
     from analysis.explore import shown_themes, theme_quotes
+    from analysis.languages import theme_languages
     from analysis.gaps import stats_shown
     from analysis.search import Searcher
 
@@ -65,8 +66,12 @@ def run_demo(settings: Settings, *, as_json: bool = False) -> dict:
         if not as_json:
             click.echo("analysing: clustering into themes and mapping them onto the drivers…", err=True)
         analysis = Analysis(evidence, random_state=0).run().to_dict()
+    languages = theme_languages(evidence)
     themes = [
-        row | {"quotes": [q.to_dict() for q in theme_quotes(evidence, row["id"], n=2)]} for row in shown_themes(evidence)
+        row
+        | {"languages": languages.of(row["id"]).mix.shown(settings.small_cell)}
+        | {"quotes": [q.to_dict() for q in theme_quotes(evidence, row["id"], n=2)]}
+        for row in shown_themes(evidence)
     ]
     searcher = Searcher(evidence)
     searches = {q: [r.to_dict() for r in searcher.search(q, 2)] for q in DEMO_QUERIES}
@@ -106,7 +111,9 @@ def _print_demo(payload: dict, settings: Settings) -> None:
     for theme in payload["themes"]:
         drivers = theme["primary_driver"] + (f" + {', '.join(theme['intersecting_drivers'])}" if theme["intersecting_drivers"] else "")
         click.echo(f"\n[{theme['id']}] {theme['label']}  ({drivers}; {theme['size']} contributions)")
-        click.echo(f"    keywords: {', '.join(theme['keywords'])}")
+        # a keyword must be used by LNOB_SMALL_CELL people; a theme without one is named from the codebook
+        click.echo(f"    keywords: {', '.join(theme['keywords']) or '(no word used by enough people; named by its driver)'}")
+        click.echo(f"    languages: {theme['languages']}")
         for quote in theme["quotes"]:
             click.echo(f"    “{quote['text']}” ({quote['country']}, {quote['kind']}, {quote['id'][:8]})")
     for query, results in payload["searches"].items():
