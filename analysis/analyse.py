@@ -24,6 +24,7 @@ from analysis.evidence import EvidenceBase
 from analysis.identity import change_report, match_themes
 from analysis.keywords import KeywordExtractor
 from analysis.text import TextProcessor
+from analysis.search import prepare_word_bridges
 from analysis.themes import ThemeModel, theme_centroids
 
 ENGLISH_SHARE = 0.95  # share of English texts from which a corpus counts as English (see ThemeSpace)
@@ -90,6 +91,13 @@ class ThemeSpace:
         if english is None or share < ENGLISH_SHARE or not len(vectors):
             return cls("multilingual", vectors)
         return cls("english", english.encode(texts))
+
+
+def timed_seconds(function, *args) -> float:
+    """How long ``function(*args)`` took, in seconds (rounded to 0.01)."""
+    started = time.perf_counter()
+    function(*args)
+    return round(time.perf_counter() - started, 2)
 
 
 class Analysis:
@@ -166,6 +174,8 @@ class Analysis:
         if themed_rows.any():
             similarity[themed_rows] = np.einsum("ij,ij->i", vectors[themed_rows], centroids[labels[themed_rows]])
         tokens, bigrams = timed("keywords", TextProcessor().tokens_and_bigrams_many, texts, languages)
+        if len(records):  # the word vectors cross-language search bridges through, cached before any search needs them
+            timings["word bridges"] = timed_seconds(prepare_word_bridges, self.evidence, tokens)
         # no one person's word labels a theme: a keyword needs LNOB_SMALL_CELL contributors among the theme's texts
         extractor = KeywordExtractor(min_contributors=self.evidence.settings.small_cell)
         contributors = [person_of(r) for r in records]

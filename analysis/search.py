@@ -245,8 +245,7 @@ class Searcher:
         self._tokens = dict(zip(catalogue.ids, tokens))
         self._document_frequency = document_frequencies(tokens)
         self._word_languages = word_languages(tokens, [r.language or "" for r in records])
-        frequent = sorted((w for w, n in self._document_frequency.items() if n >= 2), key=lambda w: -self._document_frequency[w])
-        self._bridge_words = frequent[:MAX_BRIDGE_WORDS]
+        self._bridge_words = bridge_vocabulary(self._document_frequency)
         self._bridge_languages = np.array(
             [max(self._word_languages[w].items(), key=lambda item: item[1])[0] for w in self._bridge_words], dtype=object
         )
@@ -410,6 +409,22 @@ class Searcher:
             semantic_rank=semantic.index(tid) + 1 if tid in semantic else None,
             lexical_rank=lexical.index(tid) + 1 if tid in lexical else None,
         )
+
+
+def bridge_vocabulary(document_frequency: dict[str, int]) -> list[str]:
+    """The corpus words a query word may be bridged to: those in at least two texts, most frequent first."""
+    frequent = sorted((w for w, n in document_frequency.items() if n >= 2), key=lambda w: (-document_frequency[w], w))
+    return frequent[:MAX_BRIDGE_WORDS]
+
+
+def prepare_word_bridges(evidence: EvidenceBase, tokens: Sequence[Sequence[str]]) -> int:
+    """Encode (and cache) the vectors of the corpus words searches bridge to, so that no search pays for it.
+
+    ``lnob analyse`` calls this with the tokens it already has; returns how many words there are.
+    """
+    words = bridge_vocabulary(document_frequencies(tokens))
+    evidence.embedder.encode_terms(words)
+    return len(words)
 
 
 def word_languages(tokens: Sequence[Sequence[str]], languages: Sequence[str]) -> dict[str, dict[str, int]]:
