@@ -93,13 +93,6 @@ class ThemeSpace:
         return cls("english", english.encode(texts))
 
 
-def timed_seconds(function, *args) -> float:
-    """How long ``function(*args)`` took, in seconds (rounded to 0.01)."""
-    started = time.perf_counter()
-    function(*args)
-    return round(time.perf_counter() - started, 2)
-
-
 class Analysis:
     """Re-clusters the whole corpus; parameters of the theme model pass through ``theme_params``."""
 
@@ -122,6 +115,14 @@ class Analysis:
         params = {"join_threshold": calibration.join_threshold, "merge_threshold": calibration.merge_threshold}
         model = ThemeModel(random_state=self.random_state, **{**params, **self.theme_params})
         return model.fit(space.vectors, texts, languages), space.name
+
+    def _words(self, texts: list[str], languages: list[str | None]) -> tuple[list[list[str]], list[list[str]]]:
+        """Each text's tokens and bigrams; the vectors of the corpus words that cross-language search
+        bridges through are encoded (and cached) here too, so no search pays for them."""
+        tokens, bigrams = TextProcessor().tokens_and_bigrams_many(texts, languages)
+        if texts:
+            prepare_word_bridges(self.evidence, tokens)
+        return tokens, bigrams
 
     def run(self, step: Step | None = None) -> AnalysisReport:
         """Run every stage and store the result in one transaction; ``step`` is told each stage's name."""
@@ -173,9 +174,7 @@ class Analysis:
         themed_rows = labels >= 0
         if themed_rows.any():
             similarity[themed_rows] = np.einsum("ij,ij->i", vectors[themed_rows], centroids[labels[themed_rows]])
-        tokens, bigrams = timed("keywords", TextProcessor().tokens_and_bigrams_many, texts, languages)
-        if len(records):  # the word vectors cross-language search bridges through, cached before any search needs them
-            timings["word bridges"] = timed_seconds(prepare_word_bridges, self.evidence, tokens)
+        tokens, bigrams = timed("keywords", self._words, texts, languages)
         # no one person's word labels a theme: a keyword needs LNOB_SMALL_CELL contributors among the theme's texts
         extractor = KeywordExtractor(min_contributors=self.evidence.settings.small_cell)
         contributors = [person_of(r) for r in records]

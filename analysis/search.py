@@ -243,8 +243,8 @@ class Searcher:
         by_count = Counter(r.language or "en" for r in records)
         self._languages = [code for code, _ in by_count.most_common()] or ["en"]  # the main language first
         self._tokens = dict(zip(catalogue.ids, tokens))
-        self._document_frequency = document_frequencies(tokens)
         self._word_languages = word_languages(tokens, [r.language or "" for r in records])
+        self._document_frequency = {word: sum(counts.values()) for word, counts in self._word_languages.items()}
         self._bridge_words = bridge_vocabulary(self._document_frequency)
         self._bridge_languages = np.array(
             [max(self._word_languages[w].items(), key=lambda item: item[1])[0] for w in self._bridge_words], dtype=object
