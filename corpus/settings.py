@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     )
     english_model: str | None = Field(
         BUNDLED_ENGLISH_MODEL,
-        description="English-only model added to the theme space when a corpus is English; empty: none.",
+        description="English-only model in the theme space: alone for an English corpus, beside the main model otherwise; empty: none.",
     )
     model_calibration_path: Path | None = Field(
         None, description="Per-model similarity thresholds (YAML); default: analysis/models.yaml."

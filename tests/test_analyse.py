@@ -1,10 +1,12 @@
 """The analysis end to end on the demo corpus: themes, drivers, identity, provisional themes, curation, erasure."""
 
 import shutil
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from analysis.analyse import STAGES, Analysis
+from analysis.analyse import STAGES, Analysis, ThemeSpace
 from analysis.curation import Curator
 from analysis.evidence import EvidenceBase
 from analysis.explore import list_themes, theme_detail, theme_members, theme_quotes
@@ -178,3 +180,36 @@ def test_erasure_removes_theme_memberships(evidence):
     evidence.erase_contributor(contributor)
     assert member.testimony_id not in evidence.themes.assignments()
     assert evidence.themes.sizes()[member.theme_id] == size_before - 1
+
+
+class EnglishModel:
+    """Stands in for the English embedder: 3-dimensional vectors, and remembers what it encoded."""
+
+    def __init__(self):
+        self.seen = []
+
+    def encode(self, texts):
+        self.seen.append(list(texts))
+        return np.ones((len(texts), 3), dtype=np.float32) / np.sqrt(3)
+
+
+@pytest.mark.parametrize(
+    ("languages", "space", "width"),
+    [(["en"] * 19 + ["sw"], "english", 3), (["en"] * 18 + ["sw", "fr"], "combined", 5 + 3)],
+)
+def test_the_theme_space_follows_the_corpus_languages(languages, space, width):
+    """An English corpus is clustered on the English model; any other on both models side by side."""
+    vectors = np.eye(len(languages), 5, dtype=np.float32)
+    texts = [f"text {i}" for i in range(len(languages))]
+    english = EnglishModel()
+    chosen = ThemeSpace.of(SimpleNamespace(english_embedder=english), vectors, texts, languages)
+    assert chosen.name == space and chosen.vectors.shape == (len(texts), width)
+    assert english.seen == [texts]
+    if space == "combined":
+        assert np.array_equal(chosen.vectors[:, :5], vectors)
+
+
+def test_without_an_english_model_the_multilingual_vectors_are_the_space():
+    vectors = np.eye(4, 5, dtype=np.float32)
+    chosen = ThemeSpace.of(SimpleNamespace(english_embedder=None), vectors, ["a", "b", "c", "d"], ["en", "sw", "fr", "en"])
+    assert chosen.name == "multilingual" and chosen.vectors is vectors

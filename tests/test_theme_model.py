@@ -213,3 +213,31 @@ def test_languages_must_match_the_rows():
     x, _, language = topics_in_two_languages(per_cell=10)
     with pytest.raises(ValueError, match="languages"):
         ThemeModel().fit(x, languages=list(language[:-1]))
+
+
+def test_balanced_neighbours_put_every_language_on_one_scale():
+    """A row's own language is nearer as a whole (the centring leaves some of that); after the shift its
+    neighbours from either language sit at the same mean distance, and each language gives its quota."""
+    x, _, language = topics_in_two_languages()
+    model = ThemeModel(random_state=0, centre_languages=False)
+    model.balanced_languages_ = model._balanced_languages(np.array(language, dtype=object))
+    model._row_languages = np.array(language, dtype=object)
+    k = model.balanced_neighbors
+    indices, distances = model._neighbours(x, None, k)
+    assert (indices[:, 0] == np.arange(len(x))).all() and (distances[:, 0] == 0).all()
+    own = language[indices[:, 1:]] == language[:, None]
+    assert abs(own.mean() - 0.5) < 0.06  # half the neighbours from each language
+    raw = 1.0 - np.einsum("ij,ikj->ik", x, x[indices[:, 1:]])
+    assert raw[own].mean() < raw[~own].mean() - 0.2  # unshifted, the own language is much nearer
+    shifted = distances[:, 1:]
+    assert abs(shifted[own].mean() - shifted[~own].mean()) < 0.02
+
+
+def test_min_samples_is_shared_among_the_balanced_languages():
+    model = ThemeModel()
+    model.balanced_languages_ = {}
+    assert model._default_min_samples(6) == 6 and model._default_min_samples(40) == 15
+    model.balanced_languages_ = {"en": 0.5, "ht": 0.4, "fr": 0.1}
+    assert model._default_min_samples(6) == 2 and model._default_min_samples(40) == 5
+    model.balanced_languages_ = {"en": 0.5, "ht": 0.5}
+    assert model._default_min_samples(5) == 3 and model._default_min_samples(3) == 2
