@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from corpus.themes import AssignmentRow, ThemeSnapshot, ThemeStore
+from corpus.themes import AssignmentRow, ThemeSnapshot
 
-from corpus.curation import CurationStore
 
 from analysis.counting import person_of
 from analysis.curation import Clustering, apply_rules
@@ -110,7 +109,7 @@ class Analysis:
         self.evidence = evidence
         self.random_state = random_state
         self.theme_params = dict(theme_params or {})
-        self.themes = ThemeStore(evidence.store.engine)
+        self.themes = evidence.themes
 
     def _english_calibration(self):
         """Thresholds for the English space: the English model's."""
@@ -175,7 +174,7 @@ class Analysis:
         clustering = timed(
             "re-applying curation",
             apply_rules,
-            CurationStore(self.evidence.store.engine),
+            self.evidence.stores.curation,
             Clustering(labels.copy(), np.array(centroids, dtype=np.float32), list(match.inherited), dict(match.retired)),
             vectors,
         )

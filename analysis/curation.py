@@ -120,7 +120,7 @@ class Curator:
 
     def __init__(self, evidence: EvidenceBase) -> None:
         self.evidence = evidence
-        self.store = CurationStore(evidence.store.engine)
+        self.store = evidence.stores.curation
 
     def rename(self, theme_id: int, label: str, staff: str | None = None):
         """Give a theme a staff label that re-analysis keeps."""

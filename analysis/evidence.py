@@ -17,12 +17,13 @@ from functools import cached_property
 
 import numpy as np
 
-from corpus.db import make_engine
 from corpus.files import open_to_others
 from corpus.models import IndexStatus, Testimony
 from corpus.redaction import ner_languages
 from corpus.settings import Settings
 from corpus.store import CorpusStore, JournalWipe, TestimonyDraft, TestimonyFilter, TestimonyRecord
+from corpus.stores import CorpusStores
+from corpus.themes import ThemeStore
 
 from analysis.calibration import ModelCalibration
 from analysis.embeddings import Embedder
@@ -98,7 +99,8 @@ class EvidenceBase:
         index: VectorIndex | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store or CorpusStore(settings, make_engine(settings.resolved_database_url))
+        self.stores = CorpusStores(settings, corpus=store)
+        self.store = self.stores.corpus
         self._embedder = embedder
         self._index = index
         # held while vectors are written and while anything is erased, so an erasure
@@ -159,12 +161,10 @@ class EvidenceBase:
                 return None
         return self.store.matching_ids(wanted)
 
-    @cached_property
-    def themes(self):
+    @property
+    def themes(self) -> ThemeStore:
         """The stored themes and assignments."""
-        from corpus.themes import ThemeStore
-
-        return ThemeStore(self.store.engine)
+        return self.stores.themes
 
     @cached_property
     def driver_scorer(self):
@@ -374,10 +374,7 @@ class EvidenceBase:
         The bot keys its rows by Telegram ids, which are never stored, so every
         id in a row's key is turned into its pseudonym and compared.
         """
-        from corpus.chatstate import ChatStateStore
-
-        states = ChatStateStore(self.store.engine, self.settings.resolved_pseudonym_key)
-        return states.forget_person(lambda telegram_id: self.store.pseudonym_for(telegram_id, "telegram") == alias)
+        return self.stores.chat_states.forget_person(lambda telegram_id: self.store.pseudonym_for(telegram_id, "telegram") == alias)
 
     def _erase_exports(self, ids: Sequence[str], *, still_counted: bool = False, relabelled: Sequence = ()) -> list:
         """Remove (and regenerate without quoting them, under the themes' new labels) the export files that

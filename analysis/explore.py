@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus.curation import CurationStore
 from corpus.themes import Theme
 
 from analysis.counting import OPEN, Cell, Count, Disclosure, cell_of
@@ -164,7 +163,7 @@ def theme_quotes(
     curation store unless given).
     """
     theme = evidence.themes.theme(theme_id)
-    curation = CurationStore(evidence.store.engine)
+    curation = evidence.stores.curation
     hidden = curation.hidden() if hidden is None else hidden
     pinned = curation.pinned(theme_id) if pinned is None else pinned
     records = records if records is not None else theme_members(evidence, theme_id)

@@ -331,9 +331,7 @@ class QuoteRow:
 def hidden_quotes(evidence: EvidenceBase) -> set[str]:
     """Testimonies staff hid from quoting (none if the curation tables are not there)."""
     try:
-        from corpus.curation import CurationStore
-
-        return CurationStore(evidence.store.engine).hidden()
+        return evidence.stores.curation.hidden()
     except Exception as exc:  # curation is optional for exports; consent is what must hold
         log.debug("no hidden quotes (%s)", exc.__class__.__name__)
         return set()
@@ -342,9 +340,7 @@ def hidden_quotes(evidence: EvidenceBase) -> set[str]:
 def pinned_quotes(evidence: EvidenceBase, theme_id: int) -> list[str]:
     """Testimonies staff pinned to a theme (none if the curation tables are not there)."""
     try:
-        from corpus.curation import CurationStore
-
-        return CurationStore(evidence.store.engine).pinned(theme_id)
+        return evidence.stores.curation.pinned(theme_id)
     except Exception as exc:
         log.debug("no pinned quotes (%s)", exc.__class__.__name__)
         return []
@@ -394,7 +390,7 @@ def _ids_of(quotes: Iterable) -> list[str]:
 
 def registry_of(evidence: EvidenceBase) -> ExportRegistry:
     """The export registry of this evidence base's data dir."""
-    return ExportRegistry(evidence.store.engine, evidence.settings.exports_dir, evidence.settings.resolved_data_dir)
+    return evidence.stores.exports
 
 
 def export_quotes(

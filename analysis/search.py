@@ -19,7 +19,6 @@ from datetime import datetime
 
 import numpy as np
 
-from corpus.curation import CurationStore
 from corpus.language import detect
 from corpus.errors import InvalidText
 from corpus.store import TestimonyRecord
@@ -159,7 +158,7 @@ class Catalogue:
         self.kind = np.array([r.kind for r in records], dtype=object)
         self.language = np.array([r.language or "" for r in records], dtype=object)
         self.date = np.array([date_key(r.created_at) for r in records], dtype=np.int64)
-        hidden = CurationStore(evidence.store.engine).hidden()
+        hidden = evidence.stores.curation.hidden()
         self.quotable = np.array([r.quotable and r.id not in hidden for r in records], dtype=bool)
         self.theme = np.full(n, -1, dtype=np.int64)
         self.drivers: list[tuple[str, ...]] = [()] * n

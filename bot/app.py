@@ -126,8 +126,7 @@ def build_application(
     _quiet_library_loggers()
     services = Services(settings=settings, bot_settings=bot_settings, evidence=evidence)
     persistence = DatabasePersistence(
-        evidence.store.engine,
-        settings.resolved_pseudonym_key,
+        evidence.stores.chat_states,
         transient_states=PRE_CONSENT_STATES,
         writer=services.write,
     )

@@ -25,7 +25,6 @@ import json
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from telegram.ext import BasePersistence, PersistenceInput
 
 from corpus.chatstate import ChatStateStore
@@ -46,8 +45,7 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
 
     def __init__(
         self,
-        engine: Engine,
-        secret: bytes,
+        states: ChatStateStore,
         *,
         transient_states: Collection[object] = (),
         update_interval: float = 60,
@@ -57,7 +55,7 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False),
             update_interval=update_interval,
         )
-        self.states = ChatStateStore(engine, secret)
+        self.states = states
         self.transient_states = frozenset(transient_states)
         self._written: dict[tuple[str, str], str] = {}
         self._pending: list[tuple[str, str, Any | None]] = []

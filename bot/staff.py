@@ -322,11 +322,10 @@ def add_staff_handlers(application: Application, group: int = 0) -> None:
 
     svc: Services = application.bot_data["services"]
     evidence = svc.evidence
-    key = evidence.settings.resolved_pseudonym_key
-    menu_store = ChatStateStore(evidence.store.engine, key)
+    menu_store = evidence.stores.chat_states
     staff = StaffServices(
         services=svc,
-        store=StaffStore(evidence.store.engine, key),
+        store=evidence.stores.staff,
         curator=Curator(evidence),
         menu_store=menu_store,
         menus={alias: (kept["chat"], kept["role"]) for alias, kept in menu_store.load(MENU_SCOPE).items()},

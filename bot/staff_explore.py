@@ -33,7 +33,6 @@ from analysis.gaps import breakdowns, compute_gaps, count_of
 from analysis.quotes import Quote
 from analysis.reports import QUOTE_CANDIDATES
 from analysis.search import Catalogue as SearchCatalogue
-from corpus.curation import CurationStore
 from corpus.errors import NotFound
 from corpus.redaction import ner_languages
 
@@ -89,7 +88,7 @@ def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalog
     total = count_of(records)
     small = evidence.settings.small_cell
     cell = theme_cells(evidence).themes.get(theme_id) or cell_of(total, small)
-    pinned = CurationStore(evidence.store.engine).pinned(theme_id)
+    pinned = evidence.stores.curation.pinned(theme_id)
     quotable = [r for r in records if r.quotable]
     candidates = quotable[:QUOTE_CANDIDATES] + [r for r in quotable[QUOTE_CANDIDATES:] if r.id in pinned]
     quotes = theme_quotes(evidence, theme_id, n=n_quotes + 2, records=candidates, pinned=pinned)

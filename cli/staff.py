@@ -9,9 +9,7 @@ from cli.output import emit_json, table
 
 def staff_store(evidence):
     """The staff store of an evidence base."""
-    from corpus.staff import StaffStore
-
-    return StaffStore(evidence.store.engine, evidence.settings.resolved_pseudonym_key)
+    return evidence.stores.staff
 
 
 def register(cli: click.Group, settings_of, open_evidence) -> None:

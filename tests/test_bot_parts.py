@@ -173,7 +173,7 @@ def test_state_changes_replace_and_delete_in_one_write(backend, migrated_setting
 @ASYNC
 async def test_persistence_keeps_nothing_before_consent(migrated_settings):
     engine = make_engine(migrated_settings.resolved_database_url)
-    persistence = DatabasePersistence(engine, b"secret", transient_states={"CONSENT"})
+    persistence = DatabasePersistence(ChatStateStore(engine, b"secret"), transient_states={"CONSENT"})
     await persistence.update_user_data(5, {"lang": "fr", "pending": {"text": "hello"}})
     await persistence.update_conversation("contributor", (5, 5), "CONSENT")
     assert persistence.states.count() == 0
@@ -181,7 +181,7 @@ async def test_persistence_keeps_nothing_before_consent(migrated_settings):
     await persistence.update_conversation("contributor", (5, 5), "STORY")
     await persistence.flush()
     assert persistence.states.count() == 2
-    reloaded = DatabasePersistence(engine, b"secret")
+    reloaded = DatabasePersistence(ChatStateStore(engine, b"secret"))
     assert await reloaded.get_user_data() == {5: {"lang": "fr", "consented": True}}
     assert await reloaded.get_conversations("contributor") == {(5, 5): "STORY"}
     await persistence.update_conversation("contributor", (5, 5), None)
@@ -194,7 +194,7 @@ async def test_persistence_coalesces_one_run_into_one_transaction(migrated_setti
     import asyncio
 
     engine = make_engine(migrated_settings.resolved_database_url)
-    persistence = DatabasePersistence(engine, b"secret")
+    persistence = DatabasePersistence(ChatStateStore(engine, b"secret"))
     batches = []
     apply = persistence.states.apply
     monkeypatch.setattr(persistence.states, "apply", lambda changes: (batches.append(len(changes)), apply(changes)))
