@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install bench clean
+.PHONY: demo test test-fast install bench clean
 
 $(BIN)/lnob: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(BIN)/lnob
 
 test: $(BIN)/lnob
 	$(BIN)/python -m pytest -q
+
+# everything but the tests marked slow (README, "Tests"): under two minutes on two cores
+test-fast: $(BIN)/lnob
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(BIN)/lnob
 	$(BIN)/pip install --quiet -e ".[bench]"

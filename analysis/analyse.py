@@ -16,6 +16,7 @@ import numpy as np
 from corpus.themes import AssignmentRow, ThemeSnapshot
 
 
+from analysis.calibration import ModelCalibration
 from analysis.counting import person_of
 from analysis.curation import Clustering, apply_rules
 from analysis.drivers import agreement, agreement_by_language
@@ -113,8 +114,6 @@ class Analysis:
 
     def _english_calibration(self):
         """Thresholds for the English space: the English model's."""
-        from analysis.calibration import ModelCalibration
-
         return ModelCalibration.for_model(self.evidence.settings.english_model, self.evidence.settings.model_calibration_path)
 
     def _cluster(self, vectors: np.ndarray, texts: list[str], languages: list[str | None]) -> tuple[ThemeModel, str]:
@@ -156,10 +155,12 @@ class Analysis:
         if len(records):
             model, space = timed("clustering", self._cluster, vectors, texts, languages)
             labels = model.labels_
+            coordinates = model.map_
             # stored centres live in the index's space, where new texts and later runs are compared with them
             centroids = theme_centroids(vectors, labels, model.n_themes_)
         else:
             labels, centroids = np.zeros(0, dtype=int), np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0))
+            coordinates = np.zeros((0, 2))
         previous = {t: a.theme_id for t, a in self.themes.assignments().items() if a.theme_id is not None}
         previous_ids, previous_matrix = self.themes.centroids()
         match = timed(
@@ -228,6 +229,7 @@ class Analysis:
                 primary_driver=per_testimony[i].primary,
                 intersecting_drivers=list(per_testimony[i].intersecting),
                 driver_scores={d: round(float(s), 4) for d, s in per_testimony[i].scores.items()},
+                map_xy=(round(float(coordinates[i, 0]), 4), round(float(coordinates[i, 1]), 4)),
             )
             for i, record in enumerate(records)
         ]

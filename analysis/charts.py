@@ -31,9 +31,9 @@ import io
 import textwrap
 import unicodedata
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 
 from analysis.counting import WITHHELD_TEXT, Breakdown, Count, Table, protect, protect_table
+from analysis.drivers import NO_DRIVER, Codebook, driver_keys, driver_name
 
 import matplotlib
 
@@ -42,9 +42,6 @@ matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-
-DRIVER_KEYS = ("discrimination", "geography", "governance", "socio_economic", "shocks")
-NO_DRIVER = "none"
 
 # Okabe & Ito (2008): a palette safe for deuteranopia, protanopia and tritanopia.
 DRIVER_COLOURS = {
@@ -61,31 +58,6 @@ DPI = 120
 LABEL_CHARS = 42
 MAX_THEMES = 25
 PNG_METADATA = {"Software": None}  # no matplotlib version in the file: same data, same bytes
-
-
-@lru_cache(maxsize=4)
-def _codebook(path: str | None = None):
-    from analysis.drivers import Codebook
-
-    return Codebook.load(path)
-
-
-def driver_keys(codebook_path: str | None = None) -> tuple[str, ...]:
-    """The driver keys in codebook order (the five built-in keys if the codebook cannot be read)."""
-    try:
-        return tuple(_codebook(codebook_path).keys)
-    except Exception:  # the codebook is staff-edited data; a chart must still draw
-        return DRIVER_KEYS
-
-
-def driver_name(key: str | None, language: str = "en", codebook_path: str | None = None) -> str:
-    """The display name of a driver from the codebook, or the key itself when it is unknown."""
-    if not key or key == NO_DRIVER:
-        return "No driver"
-    try:
-        return _codebook(codebook_path).get(key).name(language)
-    except Exception:  # an unknown key or an unreadable codebook: show the key
-        return key.replace("_", " ").capitalize()
 
 
 def driver_colour(key: str | None) -> str:
@@ -111,6 +83,7 @@ def themes_by_size(
     small_cell: int = 5,
     max_themes: int = MAX_THEMES,
     title: str = "Themes by size",
+    codebook: Codebook | None = None,
 ) -> bytes:
     """Horizontal bars of theme sizes, largest on top, coloured by primary driver, with a legend.
 
@@ -118,7 +91,8 @@ def themes_by_size(
     ``label``, ``size``, ``contributors``, ``primary_driver``), each with its
     ``cell`` (``analysis.counting.Cell``) as the rest of a report shows it;
     without cells the sizes are protected here as one breakdown. Each bar is
-    annotated with its size, or "<5" / "≥5" when it is hidden.
+    annotated with its size, or "<5" / "≥5" when it is hidden. Drivers are
+    named from ``codebook`` (``EvidenceBase.codebook``; None: the bundled one).
     """
     cells = _theme_cells(themes_rows, small_cell)
     rows = sorted(themes_rows, key=lambda r: (-int(r.get("size") or 0), r.get("id") or 0))
@@ -144,9 +118,9 @@ def themes_by_size(
         axes.annotate(text, (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
                       textcoords="offset points", va="center", fontsize=8, color=TEXT_COLOUR)
     axes.margins(x=0.12)
-    present = [d for d in (*driver_keys(), NO_DRIVER) if d in drivers]
+    present = [d for d in (*driver_keys(codebook), NO_DRIVER) if d in drivers]
     present += sorted(set(drivers) - set(present))
-    handles = [Patch(facecolor=driver_colour(d), label=driver_name(d)) for d in present]
+    handles = [Patch(facecolor=driver_colour(d), label=driver_name(d, codebook=codebook)) for d in present]
     if any(small):
         handles.append(_small_handle(small_cell))
     if handles:
@@ -165,6 +139,7 @@ def drivers_by_country(
     small_cell: int = 5,
     title: str = "Contributions by driver and country",
     cells: Table | None = None,
+    codebook: Codebook | None = None,
 ) -> bytes:
     """Grouped bars: for each country, one bar per driver (``counts[country][driver]``).
 
@@ -174,7 +149,7 @@ def drivers_by_country(
     protected here, a cell's people from ``contributors``). A hidden cell is
     drawn hatched up to the threshold and labelled "<5" or "≥5". Zero cells
     are left empty: an absent driver is itself a finding. A table that
-    cannot be shown safely is not drawn.
+    cannot be shown safely is not drawn. Drivers are named from ``codebook`` (None: the bundled one).
     """
     if cells is None:
         people = contributors if contributors is not None else counts
@@ -182,7 +157,8 @@ def drivers_by_country(
                                for c, row in counts.items()}, small_cell)
     countries = sorted(counts)
     present = {d for c in counts.values() for d, n in c.items() if n}
-    keys = [d for d in driver_keys() if d in present] + sorted(present - set(driver_keys()))
+    known = driver_keys(codebook)
+    keys = [d for d in known if d in present] + sorted(present - set(known))
     if cells.withheld:
         countries, keys = [], []
     width = 0.8 / max(len(keys), 1)
@@ -210,7 +186,7 @@ def drivers_by_country(
     axes.set_ylabel("contributions")
     axes.margins(y=0.12)
     if keys:
-        handles = [Patch(facecolor=driver_colour(d), label=driver_name(d)) for d in keys]
+        handles = [Patch(facecolor=driver_colour(d), label=driver_name(d, codebook=codebook)) for d in keys]
         if any_small:
             handles.append(_small_handle(small_cell))
         axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)

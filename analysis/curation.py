@@ -16,7 +16,10 @@ import numpy as np
 from corpus.curation import CurationStore
 from corpus.errors import NotFound
 
+from analysis.counting import person_of
 from analysis.evidence import EvidenceBase
+from analysis.keywords import KeywordExtractor
+from analysis.text import TextProcessor
 
 MERGE_MATCH = 0.85
 
@@ -122,7 +125,7 @@ class Curator:
         self.evidence = evidence
         self.store = evidence.stores.curation
 
-    def rename(self, theme_id: int, label: str, staff: str | None = None):
+    def rename(self, theme_id: int, label: str):
         """Give a theme a staff label that re-analysis keeps."""
         return self.evidence.themes.rename(theme_id, label)
 
@@ -194,10 +197,6 @@ class Curator:
         return _normalise(vectors.mean(axis=0))
 
     def _label_for(self, records, fallback: str) -> str:
-        from analysis.counting import person_of
-        from analysis.keywords import KeywordExtractor
-        from analysis.text import TextProcessor
-
         tokens = TextProcessor().tokens_many([r.text for r in records], [r.language for r in records])
         if not any(tokens):
             return fallback

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,7 @@ DEFAULT_CODEBOOK = Path(__file__).with_name("drivers.yaml")
 DRIVER_KEYS = ("discrimination", "geography", "governance", "socio_economic", "shocks")
 REQUIRED_LANGUAGES = ("en", "fr", "es", "sw")
 FALLBACK_LANGUAGE = "en"
+NO_DRIVER = "none"  # the column, bar or legend entry of contributions with no primary driver
 
 
 class CodebookError(ValueError):
@@ -170,6 +172,36 @@ class Codebook:
             version=str(version),
             drivers=tuple(_driver(key, drivers[key], source) for key in DRIVER_KEYS),
         )
+
+
+@cache
+def bundled_codebook() -> Codebook:
+    """The codebook shipped with the project (``analysis/drivers.yaml``), read once per process.
+
+    Only for code that has no evidence base to ask (a chart drawn from rows
+    alone); everything else uses ``EvidenceBase.codebook``, the configured one.
+    """
+    return Codebook.load()
+
+
+def driver_keys(codebook: Codebook | None = None) -> tuple[str, ...]:
+    """The driver keys in codebook order (``codebook``; None: the bundled one), the five built-in keys if
+    the codebook cannot be read."""
+    try:
+        return (codebook or bundled_codebook()).keys
+    except Exception:  # the codebook is staff-edited data; a chart or a report must still be made
+        return DRIVER_KEYS
+
+
+def driver_name(key: str | None, language: str = FALLBACK_LANGUAGE, codebook: Codebook | None = None) -> str:
+    """The display name of a driver from ``codebook`` (None: the bundled one), or the key itself when it is
+    unknown; "No driver" for none."""
+    if not key or key == NO_DRIVER:
+        return "No driver"
+    try:
+        return (codebook or bundled_codebook()).get(key).name(language)
+    except Exception:  # an unknown key or an unreadable codebook: show the key
+        return key.replace("_", " ").capitalize()
 
 
 def _mapping(value: Any, source: str, where: str) -> Mapping[str, Any]:

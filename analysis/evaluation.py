@@ -31,8 +31,10 @@ from corpus.importer import ImportSpec, commit_plan, plan_import, read_rows
 from corpus.models import ConsentLevel
 from corpus.settings import Settings
 
+from analysis.analyse import Analysis
 from analysis.evidence import EvidenceBase
 from analysis.languages import LanguageMix, SingleLanguageRule
+from analysis.search import Searcher
 
 Step = Callable[[str], None]
 
@@ -96,8 +98,6 @@ def evaluate_clusters(
     ``assignments_path``, each imported row's theme is written there as CSV
     (``assignments_csv``): no text.
     """
-    from analysis.analyse import Analysis
-
     needed = [text_col, label_col, *(c for c in (language_col, id_col) if c)]
     values = _columns(Path(path), needed)
     with temporary_evidence(settings) as evidence:
@@ -270,8 +270,6 @@ def evaluate_retrieval(
     With ``language_col``, ``by_language`` breaks the chosen mode down by the
     language of the relevant texts (``retrieval_by_language``).
     """
-    from analysis.search import Searcher
-
     queries = read_queries(queries_path)
     unknown = sorted({label for _, label in queries} - set(label_cols))
     if unknown:

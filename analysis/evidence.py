@@ -4,6 +4,9 @@
 is committed to the database first; embedding and indexing come after and may
 fail without losing it (it stays ``pending`` and the next ``index_pending``,
 ``lnob reindex``, ``lnob analyse`` or bot start picks it up).
+
+Erasure and consent changes reach beyond it (theme labels, files on disk):
+``analysis.erasure`` runs them, using the low-level steps kept here.
 """
 
 from __future__ import annotations
@@ -11,21 +14,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 
+from corpus.errors import NotFound
 from corpus.files import open_to_others
-from corpus.models import IndexStatus, Testimony
+from corpus.models import Consent, IndexStatus, Testimony
 from corpus.redaction import ner_languages
 from corpus.settings import Settings
-from corpus.store import CorpusStore, JournalWipe, TestimonyDraft, TestimonyFilter, TestimonyRecord
+from corpus.store import CorpusStore, TestimonyDraft, TestimonyFilter, TestimonyRecord
 from corpus.stores import CorpusStores
 from corpus.themes import ThemeStore
 
 from analysis.calibration import ModelCalibration
+from analysis.drivers import Codebook, DriverScorer
 from analysis.embeddings import Embedder
 from analysis.index import VectorIndex
 
@@ -44,34 +50,13 @@ class IndexReport:
 
 
 @dataclass
-class ErasureReport:
-    """What one erasure removed: ids and counts, never a text (for the person, ``lnob erase`` and the audit).
-
-    ``journal`` says whether the erased rows' bytes are confirmed gone from the
-    SQLite files (``complete``), and whether that had to wait for readers.
-    """
+class Removal:
+    """What the evidence base deleted for an erasure: ids and counts, never a text."""
 
     testimonies: list[str] = field(default_factory=list)  # testimony and linked proposal ids
-    contributor: bool = False  # the contributor, their consents and profile
     vectors: int = 0  # vectors deleted from the index
-    export_files: list[str] = field(default_factory=list)  # files deleted under the exports dir (rebuilt without them)
-    themes_relabelled: list[int] = field(default_factory=list)  # themes whose label or keywords were recomputed
+    contributor: bool = False  # the contributor, their consents and profile
     bot_state_rows: int = 0  # the person's conversation state and draft kept for the bot
-    journal: JournalWipe = field(default_factory=lambda: JournalWipe(True))
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict."""
-        return {
-            "testimonies": list(self.testimonies),
-            "contributor": self.contributor,
-            "vectors": self.vectors,
-            "export_files": list(self.export_files),
-            "themes_relabelled": list(self.themes_relabelled),
-            "bot_state_rows": self.bot_state_rows,
-            "database_wiped": self.journal.complete,
-            "wipe_attempts": self.journal.attempts,
-            "wipe_seconds": self.journal.seconds,
-        }
 
 
 def nearest_centroid(vectors: np.ndarray, centroids: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -167,22 +152,60 @@ class EvidenceBase:
         return self.stores.themes
 
     @cached_property
-    def driver_scorer(self):
-        """The driver scorer on the project's codebook (its phrases embedded once per process)."""
-        from analysis.drivers import Codebook, DriverScorer
+    def codebook(self) -> Codebook:
+        """The driver codebook (``settings.codebook_path``; default: the bundled ``analysis/drivers.yaml``),
+        read once: every driver key and name in analysis, reports and the bot comes from it."""
+        return Codebook.load(self.settings.codebook_path)
 
-        return DriverScorer(
-            Codebook.load(self.settings.codebook_path), self.embedder, temperature=self.calibration.driver_temperature
-        ).fit()
+    @cached_property
+    def driver_scorer(self) -> DriverScorer:
+        """The driver scorer on the project's codebook (its phrases embedded once per process)."""
+        return DriverScorer(self.codebook, self.embedder, temperature=self.calibration.driver_temperature).fit()
+
+    @property
+    def write_lock(self) -> threading.RLock:
+        """Held while vectors are written and while anything is erased (``analysis.erasure`` holds it from
+        reading what an erasure touches until the rows are gone)."""
+        return self._write_lock
 
     # -- ingestion ------------------------------------------------------------------
 
-    def ingest(self, draft: TestimonyDraft, *, index_now: bool = True) -> Testimony:
-        """Validate, redact and commit one contribution, then try to embed and index it."""
-        testimony = self.store.add_testimony(draft)
-        if index_now:
-            self.index_ids([testimony.id])
-        return testimony
+    @overload
+    def ingest(self, drafts: TestimonyDraft, *, index_now: bool = True) -> Testimony: ...
+
+    @overload
+    def ingest(self, drafts: Sequence[TestimonyDraft], *, index_now: bool = True) -> list[Testimony]: ...
+
+    def ingest(self, drafts, *, index_now=True):
+        """Validate, redact and durably commit one contribution, then (``index_now``) try to embed and index it.
+
+        ``drafts`` is one draft, or several committed in one transaction, all or
+        none (a testimony and the proposal linked to it by the ``id`` chosen for
+        it: ``parent_id``); the result is then a list in the same order. A draft
+        whose ``source_ref`` is already stored under its ``source`` is not stored
+        again: the stored testimony stands in for it, and drafts linked to it are
+        linked to that one, so that a step retried after a crash is stored once.
+        """
+        batch = [drafts] if isinstance(drafts, TestimonyDraft) else list(drafts)
+        stored: dict[tuple[str, str], str] = {}  # (source, source_ref) -> id of the testimony already stored
+        for source in {d.source for d in batch if d.source_ref}:
+            refs = [d.source_ref for d in batch if d.source == source and d.source_ref]
+            stored |= {(source, ref): found for ref, found in self.store.source_ref_ids(source, refs).items()}
+        standing_in = {d.id: stored[(d.source, d.source_ref)] for d in batch if d.id and (d.source, d.source_ref) in stored}
+        new = [
+            replace(d, parent_id=standing_in.get(d.parent_id, d.parent_id))
+            for d in batch
+            if (d.source, d.source_ref) not in stored
+        ]
+        added = self.store.add_testimonies(new) if new else []
+        fresh = iter(added)
+        testimonies = [
+            self.store.get_testimony(stored[(d.source, d.source_ref)]) if (d.source, d.source_ref) in stored else next(fresh)
+            for d in batch
+        ]
+        if index_now and added:
+            self.index_ids([t.id for t in added])
+        return testimonies[0] if isinstance(drafts, TestimonyDraft) else testimonies
 
     def index_ids(self, ids: Sequence[str]) -> IndexReport:
         """Embed and index these stored testimonies; on failure they stay pending (never lost)."""
@@ -231,27 +254,46 @@ class EvidenceBase:
         return IndexReport(indexed=len(ids))
 
     def _assign_provisional(self, records: Sequence[TestimonyRecord], vectors: np.ndarray) -> None:
-        """Give newly indexed testimonies the nearest theme above the threshold, until the next analysis."""
+        """Give newly indexed testimonies a theme until the next analysis: the theme most of their nearest
+        analysed neighbours are in, if the text is also near enough that theme's centre (the threshold).
+
+        The neighbours decide because themes are found in the theme space (``analysis.analyse.ThemeSpace``:
+        two models side by side, centred per language), where the stored centres (multilingual model only)
+        are a rough guide: a near copy of a theme's member went to another theme by centre alone.
+        """
         theme_ids, centroids = self.themes.centroids()
         if not theme_ids:
             return
         try:
-            positions, similarities = nearest_centroid(vectors, centroids, self.provisional_threshold)
+            votes = [self._neighbour_theme(vector, set(r.id for r in records)) for vector in vectors]
             assignments = self.driver_scorer.assign(self.driver_scorer.score(vectors))
         except Exception as exc:  # a provisional theme is a convenience; the row is stored and indexed
             log.warning("provisional themes skipped (%s)", exc.__class__.__name__)
             return
-        self.themes.assign_provisional(
-            [
-                (
-                    record.id,
-                    theme_ids[p] if p >= 0 else None,
-                    float(sim) if p >= 0 else None,
-                    {"primary": a.primary, "intersecting": list(a.intersecting), "scores": a.scores},
-                )
-                for record, p, sim, a in zip(records, positions, similarities, assignments)
-            ]
-        )
+        position = {theme_id: i for i, theme_id in enumerate(theme_ids)}
+        rows = []
+        for record, vector, theme_id, a in zip(records, vectors, votes, assignments):
+            nearest, similarity = nearest_centroid(vector[None, :], centroids, self.provisional_threshold)
+            if theme_id in position:
+                similarity = float(np.asarray(centroids[position[theme_id]], dtype=np.float32) @ vector)
+                chosen = theme_id if similarity >= self.provisional_threshold else None
+            else:  # no analysed neighbour: the nearest centre, as before the neighbours were asked
+                chosen = theme_ids[nearest[0]] if nearest[0] >= 0 else None
+                similarity = float(similarity[0])
+            rows.append((record.id, chosen, similarity if chosen is not None else None,
+                         {"primary": a.primary, "intersecting": list(a.intersecting), "scores": a.scores}))
+        self.themes.assign_provisional(rows)
+
+    def _neighbour_theme(self, vector: np.ndarray, new: set[str], k: int = 10) -> int | None:
+        """The theme with the largest summed similarity among the ``k`` nearest analysed testimonies."""
+        hits = [h for h in self.index.query(vector, k + len(new)) if h.id not in new][:k]
+        analysed = self.themes.assignments([h.id for h in hits])
+        weight: dict[int, float] = {}
+        for hit in hits:
+            assignment = analysed.get(hit.id)
+            if assignment is not None and assignment.theme_id is not None and not assignment.provisional:
+                weight[assignment.theme_id] = weight.get(assignment.theme_id, 0.0) + max(hit.score, 0.0)
+        return max(weight, key=weight.get) if weight else None
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
         """Rebuild the index from the database: drop it, then embed (cached) and add every testimony.
@@ -314,55 +356,32 @@ class EvidenceBase:
         stored = {code for code in self.store.stats()["by_language"] if code != "unknown"}
         return ner_languages(sorted(stored | set(languages)), self.store.redactor)
 
-    # -- erasure --------------------------------------------------------------------
+    # -- erasure and consent (the low-level steps: ``analysis.erasure`` runs them in order) ----------
 
-    def erase_testimonies(self, ids: Sequence[str]) -> list[str]:
-        """Erase contributions (and their linked proposals) everywhere; returns the ids removed (see :meth:`erase`)."""
-        return self.erase(testimony_ids=ids).testimonies
+    def erasable_ids(self, *, contributor_id: int | None = None, testimony_ids: Sequence[str] = ()) -> list[str]:
+        """The ids an erasure removes: everything the contributor shared, or these testimonies, each with the
+        proposals linked to it."""
+        if contributor_id is not None:
+            testimony_ids = [r.id for r in self.store.contributor_records(contributor_id)]
+        return self.store.with_linked(testimony_ids)
 
-    def erase_contributor(self, contributor_id: int) -> list[str]:
-        """Erase a contributor and everything they shared everywhere; returns the ids removed (see :meth:`erase`)."""
-        return self.erase(contributor_id=contributor_id).testimonies
-
-    def erase(self, *, contributor_id: int | None = None, testimony_ids: Sequence[str] = ()) -> ErasureReport:
-        """Erase a contributor (everything they shared, their consents, their bot state) or these testimonies
-        (with the proposals linked to them), from every copy; returns what was removed.
-
-        In this order: the vector index, the database rows (which cascade), the
-        themes (labels and keywords recomputed without their words:
-        ``analysis.relabel``), then the exports (deleted, and rebuilt with the
-        new labels and without their words: ``analysis.reports.erase_exports_for``),
-        and last the SQLite files' old bytes (``CorpusStore.wipe_journal``).
-        """
-        from analysis.relabel import ErasureTrace, relabel_after_erasure
-
+    def remove(self, ids: Sequence[str], *, contributor_id: int | None = None) -> Removal:
+        """Delete ``ids`` (``erasable_ids``) from the vector index and the database, and with ``contributor_id``
+        the contributor, their consents and what the bot keeps for them. The SQLite files' old bytes stay
+        until ``store.wipe_journal``; themes and exports are not touched (``analysis.erasure.erase`` does both)."""
         with self._write_lock:
-            if contributor_id is not None:
-                testimony_ids = [r.id for r in self.store.contributor_records(contributor_id)]
-            every = self.store.with_linked(testimony_ids)
-            trace = ErasureTrace.of(self, every)  # their themes and words, read before the rows go
-            report = ErasureReport(vectors=self.index.delete(every))
+            removal = Removal(vectors=self.index.delete(ids))
             if contributor_id is not None:
                 alias = self._pseudonym_of(contributor_id)
-                report.contributor = alias is not None
-                report.bot_state_rows = self._forget_chat_state(alias) if alias is not None else 0
-                report.testimonies = self.store.erase_contributor(contributor_id, wipe=False)
+                removal.contributor = alias is not None
+                removal.bot_state_rows = self._forget_chat_state(alias) if alias is not None else 0
+                removal.testimonies = self.store.erase_contributor(contributor_id, wipe=False)
             else:
-                report.testimonies = self.store.erase_testimonies(every, wipe=False)
-        try:
-            relabelled = relabel_after_erasure(self, trace)
-        except Exception:
-            self._drop_exports(every)  # nothing is rebuilt from labels that may still hold their words
-            raise
-        report.themes_relabelled = [change.theme_id for change in relabelled]
-        report.export_files = [str(path) for path in self._erase_exports(every, relabelled=relabelled)]
-        report.journal = self.store.wipe_journal()
-        return report
+                removal.testimonies = self.store.erase_testimonies(ids, wipe=False)
+        return removal
 
     def _pseudonym_of(self, contributor_id: int) -> str | None:
         """The contributor's pseudonym, or None when there is no such contributor."""
-        from corpus.errors import NotFound
-
         try:
             return self.store.get_contributor(contributor_id).pseudonym
         except NotFound:
@@ -376,30 +395,14 @@ class EvidenceBase:
         """
         return self.stores.chat_states.forget_person(lambda telegram_id: self.store.pseudonym_for(telegram_id, "telegram") == alias)
 
-    def _erase_exports(self, ids: Sequence[str], *, still_counted: bool = False, relabelled: Sequence = ()) -> list:
-        """Remove (and regenerate without quoting them, under the themes' new labels) the export files that
-        quoted these testimonies or carry a changed label; returns the paths deleted."""
-        if not ids and not relabelled:
-            return []
-        from analysis.reports import erase_exports_for
-
-        return erase_exports_for(self, ids, still_counted=still_counted, relabelled=relabelled)
-
-    def _drop_exports(self, ids: Sequence[str]) -> None:
-        """Delete the export files that quoted these testimonies, rebuilding none."""
-        from analysis.reports import registry_of
-
-        registry_of(self).remove_containing(ids)
-
-    # -- consent --------------------------------------------------------------------
-
-    def give_consent(self, contributor_id: int, level: str, text_version: str):
+    def record_consent(self, contributor_id: int, level: str, text_version: str) -> Consent:
         """Record a consent (level ``quote`` or ``aggregate``) and carry the level into the index metadata.
 
         Search asks the index for ``consent = quote``; stale metadata would
         waste result slots on testimonies that may no longer be quoted. If the
         index cannot be updated the testimonies go back to ``pending``, so the
-        next ``index_pending`` rewrites their metadata.
+        next ``index_pending`` rewrites their metadata. Files already written
+        are not touched: ``analysis.erasure.give_consent`` rebuilds them.
         """
         consent = self.store.give_consent(contributor_id, level, text_version)
         indexed = [r for r in self.store.contributor_records(contributor_id) if r.index_status == IndexStatus.indexed]
@@ -409,9 +412,6 @@ class EvidenceBase:
             except Exception as exc:  # the database holds the truth; the index catches up later
                 log.warning("consent metadata not updated in the index (%s); marked pending", exc.__class__.__name__)
                 self.store.mark_index_status([r.id for r in indexed], IndexStatus.pending)
-        if consent.level != "quote":
-            # files already written may quote this person: rebuild them under the new consent
-            self._erase_exports([r.id for r in self.store.contributor_records(contributor_id)], still_counted=True)
         return consent
 
     # -- semantic search ------------------------------------------------------------

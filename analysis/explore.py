@@ -1,4 +1,4 @@
-"""What staff ask of the themes: the list, one theme in detail, its quotes.
+"""What staff ask of the themes: the list, one theme in detail, its quotes, its languages.
 
 Shared by the CLI and the bot, so both show the same numbers. A theme's size
 is shown the same way everywhere (``theme_cells``): the themes of each driver
@@ -18,6 +18,7 @@ from corpus.themes import Theme
 
 from analysis.counting import OPEN, Cell, Count, Disclosure, cell_of
 from analysis.evidence import EvidenceBase
+from analysis.languages import CorpusLanguages, SingleLanguageRule, languages_of
 from analysis.quotes import Quote, quote_of, select_quotes
 from analysis.summaries import shown_summary, summarise
 
@@ -110,6 +111,16 @@ def in_shown_order(rows: list[dict], cells: Mapping[int, Cell]) -> list[dict]:
     """Theme rows (or anything with an ``id``), shown sizes largest first, then hidden ones by id."""
     return sorted(rows, key=lambda r: (cells[r["id"]].suppressed,
                                        0 if cells[r["id"]].suppressed else -cells[r["id"]].count.contributions, r["id"]))
+
+
+def theme_languages(evidence: EvidenceBase, rule: SingleLanguageRule | None = None) -> CorpusLanguages:
+    """The languages of the evidence base's analysed corpus and of each theme of the last analysis
+    (``analysis.languages``); a theme whose size is hidden gets no flag and no share."""
+    assignments = evidence.themes.assignments()
+    theme_of = {tid: a.theme_id for tid, a in assignments.items()}
+    records = [r for r in evidence.store.iter_records() if r.id in theme_of] if theme_of else []
+    hidden = [t for t, cell in theme_cells(evidence).themes.items() if cell.suppressed] if theme_of else []
+    return languages_of(records, theme_of, rule or SingleLanguageRule.for_settings(evidence.settings), hidden)
 
 
 def unthemed_count(evidence: EvidenceBase) -> int:

@@ -23,7 +23,6 @@ from corpus.store import TestimonyFilter, TestimonyRecord
 from corpus.vocabulary import GROUPS
 
 from analysis.counting import UNKNOWN, Breakdown, Cell, Count, cell_of, count_by, count_of, protect, public
-from analysis.drivers import Codebook
 from analysis.evidence import EvidenceBase
 
 STATS_BREAKDOWNS = ("by_kind", "by_country", "by_language", "by_organisation", "by_consent")
@@ -167,7 +166,7 @@ def compute_gaps(evidence: EvidenceBase, country: str | None = None) -> Gaps:
     driver_of = {tid: a.primary_driver for tid, a in assignments.items()}
     theme_of = {tid: a.theme_id for tid, a in assignments.items()}
     labels = {t.id: t.label for t in evidence.themes.themes()}
-    drivers = Codebook.load(evidence.settings.codebook_path).keys
+    drivers = evidence.codebook.keys
     small_cell = evidence.settings.small_cell
     scope_total = country_cells(evidence).cells.get(country) if country else None
     return gaps_of(records, driver_of, theme_of, labels, drivers, small_cell=small_cell, country=country,

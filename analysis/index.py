@@ -36,7 +36,6 @@ from corpus.store import TestimonyRecord
 
 log = logging.getLogger(__name__)
 
-METADATA_KEYS = ("kind", "country", "organisation", "language", "consent", "date")
 RESIDUE_KEY = "lnob_erased_since_rebuild"  # collection metadata: deleted vectors Chroma's files may still hold
 MODEL_KEY = "lnob_embedding_model"  # collection metadata: the model whose vectors the collection holds
 CHROMA_DATABASE = "chroma.sqlite3"  # an embedded index's own database (and its -wal, -shm), beside segment folders

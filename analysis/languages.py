@@ -2,7 +2,8 @@
 
 The shortest working example::
 
-    from analysis.languages import LanguageMix, SingleLanguageRule, theme_languages
+    from analysis.explore import theme_languages
+    from analysis.languages import LanguageMix, SingleLanguageRule
 
     mix = LanguageMix.of(records)             # contributions and contributors per language
     mix.shown(small_cell=5)                   # "en 12, fr <5, ht ≥5" (analysis.counting's rule)
@@ -37,8 +38,6 @@ from analysis.counting import OPEN, UNKNOWN, Breakdown, Count, count_by, protect
 
 if TYPE_CHECKING:
     from corpus.settings import Settings
-
-    from analysis.evidence import EvidenceBase
 
 def language_label(code: str | None) -> str:
     """How a language is named for people: ``"Swahili (sw)"``, the bare code if unknown, or ``"language unknown"``."""
@@ -285,14 +284,3 @@ def languages_of(
         hidden = theme_id in hidden_sizes
         themes[theme_id] = ThemeLanguages(theme_id, mix, None if hidden else rule.check(mix, corpus), not hidden)
     return CorpusLanguages(corpus, themes, rule)
-
-
-def theme_languages(evidence: EvidenceBase, rule: SingleLanguageRule | None = None) -> CorpusLanguages:
-    """The languages of the evidence base's analysed corpus and of each theme of the last analysis."""
-    assignments = evidence.themes.assignments()
-    theme_of = {tid: a.theme_id for tid, a in assignments.items()}
-    records = [r for r in evidence.store.iter_records() if r.id in theme_of] if theme_of else []
-    from analysis.explore import theme_cells
-
-    hidden = [t for t, cell in theme_cells(evidence).themes.items() if cell.suppressed] if theme_of else []
-    return languages_of(records, theme_of, rule or SingleLanguageRule.for_settings(evidence.settings), hidden)

@@ -23,7 +23,8 @@ import numpy as np
 from corpus.store import TestimonyRecord
 from corpus.textkey import normalise_text
 
-from analysis.languages import LanguageMix
+from analysis.drivers import Codebook, driver_name
+from analysis.languages import LanguageMix, language_label
 
 BALANCE_FIELDS = ("country", "organisation", "gender", "age_band", "group", "language", "kind")
 NO_BALANCE = "none"
@@ -52,6 +53,41 @@ class Quote:
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
+
+    def provenance(self, codebook: Codebook | None = None) -> str:
+        """Where the quote came from, as one line for documents (see ``provenance``)."""
+        return provenance(self.id, self.date, self.country, self.organisation, self.kind, self.language,
+                          drivers=self.drivers, pinned=self.pinned, codebook=codebook)
+
+
+def provenance(
+    testimony_id: str,
+    date: str,
+    country: str | None,
+    organisation: str | None,
+    kind: str,
+    language: str | None,
+    *,
+    theme: str = "",
+    drivers: Sequence[str] = (),
+    pinned: bool = False,
+    codebook: Codebook | None = None,
+) -> str:
+    """A quote's provenance as one line, the same in every file it is written to:
+    ``testimony ID · date · country · organisation · kind · language[ · theme T][ · drivers: ...][ · pinned by staff]``.
+
+    Unknown values are said to be unknown; drivers are named from ``codebook``
+    (``EvidenceBase.codebook``; None: the bundled one).
+    """
+    parts = [f"testimony {testimony_id}", date, country or "country unknown",
+             organisation or "organisation unknown", kind, language_label(language)]
+    if theme:
+        parts.append(f"theme {theme}")
+    if drivers:
+        parts.append("drivers: " + ", ".join(driver_name(d, codebook=codebook) for d in drivers))
+    if pinned:
+        parts.append("pinned by staff")
+    return " · ".join(parts)
 
 
 def quote_of(record: TestimonyRecord, score: float, drivers: Sequence[str] = (), theme_id: int | None = None) -> Quote:

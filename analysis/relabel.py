@@ -11,7 +11,7 @@ wrote is kept. Merged and gone themes have no members left to recompute
 from: the erased texts' words are taken out of their keywords and label,
 unless at least ``small_cell`` remaining contributors use them.
 
-The order matters, and ``EvidenceBase`` keeps it::
+The order matters, and ``analysis.erasure.erase`` keeps it::
 
     trace = ErasureTrace.of(evidence, ids)           # before the rows go: their themes and words
     ...                                              # index and database erasure
@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from analysis.counting import person_of
-from analysis.drivers import Codebook
 from analysis.keywords import LABEL_SEPARATOR, UNTHEMED, KeywordExtractor, distinct_words
 from analysis.text import TextProcessor
 
@@ -139,7 +138,7 @@ def relabel_after_erasure(evidence, trace: ErasureTrace) -> list[Relabel]:
 def _recomputed(evidence, themes: dict, wanted: set[int], records, tokens, bigrams, small_cell: int) -> list[tuple]:
     """Keywords and labels of the ``wanted`` active themes from their current members, as an analysis makes them."""
     assignments = evidence.themes.assignments()
-    codebook = Codebook.load(evidence.settings.codebook_path)
+    codebook = evidence.codebook
     labels = []
     for record in records:
         assignment = assignments.get(record.id)

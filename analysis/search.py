@@ -81,8 +81,6 @@ def checked_filter(evidence: EvidenceBase, **given: str | int | None) -> SearchF
     year raises ``InvalidText`` naming it (the error ``lnob report`` gives for a bad country), rather
     than a search that quietly finds nothing. Dates follow ``corpus.validation.parse_date_bound``.
     """
-    from analysis.drivers import Codebook
-
     values = {key: value for key, value in given.items() if value is not None and str(value).strip()}
     where = SearchFilter(**{k: v for k, v in values.items() if k in ("kind", "theme")})
     where.country = parse_country(values.get("country"))
@@ -90,7 +88,7 @@ def checked_filter(evidence: EvidenceBase, **given: str | int | None) -> SearchF
     where.since = parse_date_bound(values.get("since"))
     where.until = parse_date_bound(values.get("until"), end=True)
     if "driver" in values:
-        keys = Codebook.load(evidence.settings.codebook_path).keys
+        keys = evidence.codebook.keys
         where.driver = str(values["driver"]).strip().lower().replace("-", "_")
         if where.driver not in keys:
             raise InvalidText(f"driver {values['driver']!r} is not one of: {', '.join(keys)}")
@@ -143,8 +141,9 @@ class SearchResult:
         )
 
 
-class Catalogue:
-    """Per-testimony metadata held in arrays, so any filter is a fast boolean mask."""
+class TestimonyTable:
+    """The search catalogue: every testimony's record, and its metadata held in arrays, so any filter is a fast
+    boolean mask."""
 
     def __init__(self, evidence: EvidenceBase) -> None:
         records = evidence.store.records()
@@ -222,7 +221,7 @@ class Searcher:
         self.feedback_terms = feedback_terms
         self.bridges = bridges
         self.processor = TextProcessor()
-        self._catalogue: Catalogue | None = None
+        self._catalogue: TestimonyTable | None = None
         self._lexical: LexicalIndex | None = None
         self._languages: list[str] = ["en"]
         self._vectors: np.ndarray | None = None
@@ -235,7 +234,7 @@ class Searcher:
 
     def refresh(self) -> None:
         """Rebuild the catalogue and the BM25 index from the database."""
-        catalogue = Catalogue(self.evidence)
+        catalogue = TestimonyTable(self.evidence)
         records = [catalogue.records[i] for i in catalogue.ids]
         tokens = self.processor.tokens_many([r.text for r in records], [r.language for r in records])
         self._lexical = LexicalIndex().fit(catalogue.ids, tokens)
@@ -253,7 +252,7 @@ class Searcher:
         self._vectors = None
 
     @property
-    def catalogue(self) -> Catalogue:
+    def catalogue(self) -> TestimonyTable:
         if self._catalogue is None:
             self.refresh()
         return self._catalogue

@@ -41,7 +41,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from tests.fake_bot_api import FakeBotAPI, FakeUser  # noqa: E402
+from tests.support.fake_bot_api import FakeBotAPI, FakeUser  # noqa: E402
 
 TARGETS = {"contributions_per_s": 20.0, "p95_ms": 500.0, "peak_rss_mb": 1536.0}
 BOT = "from bot import run_bot; from corpus.settings import Settings; run_bot(Settings())"

@@ -53,7 +53,7 @@ def raw_encode(texts: list[str], batch_size: int) -> tuple[float, float]:
 def end_to_end(path: Path, column: str) -> tuple[float, float, dict]:
     """Wall and CPU seconds for a full import into a fresh data dir, and the import report."""
     from analysis.evidence import EvidenceBase
-    from cli.main import run_import
+    from analysis.ingest import run_import
     from corpus.db import make_engine, upgrade
     from corpus.importer import ImportSpec
     from corpus.settings import Settings

@@ -3,7 +3,8 @@
 The messages whose original is not English are chosen exactly as
 ``../shared/tools/mixed-language-set`` chooses them (original at least 15
 characters, different from the English message, under 12% common English
-function words). Each such message is detected twice, with no hint:
+function words; ``tests/support/disaster_response.py``, shared with
+``tests/test_language.py``). Each such message is detected twice, with no hint:
 
 - its ``message`` column (the English translation) should come out ``en``;
 - its ``original`` column (mostly Haitian Creole, some French and
@@ -23,9 +24,7 @@ model already loaded). Each figure is given for the default candidate set
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -37,20 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from corpus.language import PARTNERSHIP_LANGUAGES, LanguageDetector  # noqa: E402
+from tests.support.disaster_response import VALIDATION_CSV, MixedMessage, mixed_language_messages  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "disaster-response" / "validation.csv"
 FLOOR = 0.95
-ENGLISH_FUNCTION_WORDS = frozenset(
-    "the and to of is we in for need are our have not with this you they please i my".split()
-)
-
-
-@dataclass(frozen=True)
-class MixedMessage:
-    """One labelled message whose original is not English: the English ``message`` and its ``original``."""
-
-    message: str
-    original: str
 
 
 @dataclass(frozen=True)
@@ -66,26 +54,6 @@ class LanguageFigures:
     original_ht_with_fr_hint: float
     message_en_with_ht_hint: float
     texts_per_second: float
-
-
-def original_is_not_english(row: dict[str, str]) -> bool:
-    """The rule of ``../shared/tools/mixed-language-set``: a long enough original, unlike the message,
-    with under 12% of its words common English function words."""
-    original = (row.get("original") or "").strip()
-    if len(original) < 15 or original.lower() == row["message"].strip().lower():
-        return False
-    words = re.findall(r"[a-zà-ÿ']+", original.lower())
-    return bool(words) and sum(w in ENGLISH_FUNCTION_WORDS for w in words) / len(words) < 0.12
-
-
-def mixed_language_messages(path: Path) -> list[MixedMessage]:
-    """The messages of ``path`` whose original is not English, in file order."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [
-            MixedMessage(message=row["message"], original=row["original"])
-            for row in csv.DictReader(handle)
-            if original_is_not_english(row)
-        ]
 
 
 def share(flags: Sequence[bool]) -> float:
@@ -150,7 +118,7 @@ def report(figures: LanguageFigures) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the labelled validation CSV")
+    parser.add_argument("--data", type=Path, default=VALIDATION_CSV, help="the labelled validation CSV")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if not args.data.exists():

@@ -31,14 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.evaluation import evaluate_clusters, evaluate_retrieval  # noqa: E402
 from corpus.settings import Settings  # noqa: E402
+from tests.support.disaster_response import FINE_CATEGORIES, load_labelled_set  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 VALIDATION = SHARED / "data" / "disaster-response" / "validation.csv"
 TOOL = SHARED / "tools" / "mixed-language-set"
 QUERIES = ROOT / "tests" / "data" / "disaster_queries.csv"
-FINE = ("medical_help medical_products search_and_rescue security military water food shelter clothing money "
-        "missing_people refugees death transport buildings electricity tools hospitals shops aid_centers floods "
-        "storm fire earthquake cold").split()
 
 
 def settings() -> Settings:
@@ -59,13 +57,11 @@ def mixed(folder: Path, seeds: list[int]) -> list[dict]:
 
 def english(folder: Path, seeds: list[int]) -> list[dict]:
     path = folder / "single_label.csv"
-    with open(VALIDATION, newline="", encoding="utf-8") as source, open(path, "w", newline="", encoding="utf-8") as out:
+    data = load_labelled_set(VALIDATION, view="single")
+    with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["text", "label"])
-        for row in csv.DictReader(source):
-            found = [c for c in FINE if row.get(c) == "1"]
-            if len(found) == 1:
-                writer.writerow([row["message"], found[0]])
+        writer.writerows(zip(data.texts, data.labels.tolist()))
     rows = []
     for seed in seeds:
         result = evaluate_clusters(settings(), path, "text", "label", random_state=seed)
@@ -81,7 +77,7 @@ def retrieval(folder: Path) -> dict:
     out = {}
     for name, path, column in (("originals", originals, "original"), ("same_in_english", originals, "message"),
                                ("whole_split_english", VALIDATION, "message")):
-        result = evaluate_retrieval(settings(), path, column, FINE, QUERIES)
+        result = evaluate_retrieval(settings(), path, column, FINE_CATEGORIES, QUERIES)
         out[name] = result["modes"]
         print("retrieval", name, json.dumps(result["modes"]), flush=True)
     ratio = out["originals"]["hybrid"]["precision_at_k"] / out["same_in_english"]["hybrid"]["precision_at_k"]

@@ -16,9 +16,9 @@ The corpus is built once under ``--dir`` (and reused by later runs):
   this size is ``bench/bench_themes.py``'s subject, not this one's).
 
 Measured, excluding the Telegram round trip, with the same functions the
-handlers call (``bot.staff_search.parse_search`` + ``find_quotes`` on the
+handlers call (``bot.staff.search.parse_search`` + ``find_quotes`` on the
 application's one ``Searcher``, with the real query embedding;
-``bot.staff_explore.theme_card`` + ``render_theme``): p50 and p95 over many
+``bot.staff.explore.theme_card`` + ``render_theme``): p50 and p95 over many
 calls. Targets: p95 at most 300 ms; a country report for 10,000
 contributions (``analysis.reports.generate_report``) at most 30 s.
 
@@ -110,7 +110,7 @@ def build(settings, rng: np.random.Generator) -> None:
     """Store, embed, index and theme the 100,000 contributions (skipped when already built)."""
     from analysis.embeddings import Embedder
     from analysis.evidence import EvidenceBase
-    from cli.demo import DEMO_ORGANISATIONS
+    from analysis.ingest import DEMO_ORGANISATIONS
     from corpus.db import make_engine, upgrade
     from corpus.models import IndexStatus
     from corpus.redaction import Redactor
@@ -238,7 +238,7 @@ def fake_context(evidence):
     from bot.services import Services
 
     services = Services(settings=evidence.settings, bot_settings=BotSettings(_env_file=None), evidence=evidence)
-    context = SimpleNamespace(application=SimpleNamespace(bot_data={"services": services}), user_data={})
+    context = SimpleNamespace(services=services, application=SimpleNamespace(bot_data={"services": services}), user_data={})
     return SimpleNamespace(effective_user=SimpleNamespace(language_code="en")), context
 
 
@@ -272,9 +272,9 @@ def main() -> int:
     from analysis.evidence import EvidenceBase
     from analysis.explore import list_themes
     from analysis.reports import generate_report
-    from bot.staff import build_searcher
-    from bot.staff_explore import render_theme, theme_card
-    from bot.staff_search import find_quotes, organisation_codes, parse_search
+    from bot.staff.base import build_searcher
+    from bot.staff.explore import render_theme, theme_card
+    from bot.staff.search import find_quotes, organisation_codes, parse_search
     from corpus.settings import Settings
     from corpus.store import TestimonyFilter
 

@@ -34,25 +34,22 @@ Usage::
 The data file is read from ``../shared/data/disaster-response/validation.csv``
 (next to the repository) or ``--data``; when it is absent the benchmark says
 so and exits 0. Embeddings are cached under the system temp folder, keyed by
-the texts, never in the repository.
+the texts, never in the repository. The subsets and the cache are
+``tests/support/disaster_response.py``'s, shared with ``tests/test_theme_model.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import json
 import math
 import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,57 +58,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "disaster-response" / "validation.csv"
-FINE_CATEGORIES = (
-    "medical_help medical_products search_and_rescue security military water food shelter clothing money "
-    "missing_people refugees death transport buildings electricity tools hospitals shops aid_centers "
-    "floods storm fire earthquake cold"
-).split()
+from tests.support.disaster_response import VALIDATION_CSV, LabelledSet, cached_embeddings, load_labelled_set  # noqa: E402
+
 SEEDS = (0, 1, 2)
 SCALE_SIZES = (2_000, 10_000, 50_000)
 BERTOPIC_SCALE_SIZE = 10_000
 SCALE_NOISE = 0.01  # per-dimension sigma; a resampled vector keeps cosine ~0.98 to its source
-
-
-@dataclass
-class LabelledSet:
-    """Texts with one reference label each."""
-
-    texts: list[str]
-    labels: np.ndarray
-
-
-def load_labelled_set(path: Path, view: str = "single") -> LabelledSet:
-    """The messages of the csv and their reference labels.
-
-    ``single``: messages with exactly one fine-grained category set, labelled
-    by it. ``multilabel``: messages with at least one, labelled by the first.
-    """
-    texts: list[str] = []
-    labels: list[str] = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            found = [c for c in FINE_CATEGORIES if row.get(c) == "1"]
-            if (view == "single" and len(found) == 1) or (view == "multilabel" and found):
-                texts.append(row["message"])
-                labels.append(found[0])
-    return LabelledSet(texts, np.array(labels))
-
-
-def cached_embeddings(texts: Sequence[str], cache_dir: Path | None = None) -> np.ndarray:
-    """Embeddings of ``texts`` with the project's Embedder, cached in the temp folder by a hash of the texts."""
-    digest = hashlib.sha256("\x1f".join(texts).encode("utf-8")).hexdigest()[:16]
-    path = (cache_dir or Path(tempfile.gettempdir())) / f"lnob-bench-themes-english-{digest}.npy"
-    if path.exists():
-        return np.load(path)
-    from analysis.embeddings import Embedder
-    from corpus.settings import BUNDLED_ENGLISH_MODEL
-
-    # the space `lnob analyse` clusters an English corpus on (analysis.analyse.ThemeSpace)
-    vectors = Embedder(BUNDLED_ENGLISH_MODEL).encode(list(texts))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
 
 
 # ------------------------------------------------------------------ methods
@@ -271,7 +223,7 @@ def summary_rows(rows: Sequence[dict[str, object]]) -> list[dict[str, object]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="disaster-response validation.csv")
+    parser.add_argument("--data", type=Path, default=VALIDATION_CSV, help="disaster-response validation.csv")
     parser.add_argument("--view", choices=("single", "multilabel"), default="single")
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument("--scale", action="store_true", help="time and memory at 2k, 10k, 50k rows")

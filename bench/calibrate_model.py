@@ -20,11 +20,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 from analysis.calibration import ModelCalibration  # noqa: E402
 from analysis.embeddings import Embedder  # noqa: E402
-from bench_themes import DEFAULT_DATA, load_labelled_set  # noqa: E402
+from tests.support.disaster_response import VALIDATION_CSV, load_labelled_set  # noqa: E402
 
 REFERENCE = "bundled:all-MiniLM-L6-v2"
 
@@ -56,7 +55,7 @@ def matched(reference: np.ndarray, other: np.ndarray, threshold: float) -> float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=VALIDATION_CSV)
     args = parser.parse_args()
     data = load_labelled_set(args.data)
     texts, labels = list(data.texts), data.labels

@@ -43,18 +43,32 @@ from corpus.files import use_private_umask
 from corpus.redaction import ner_languages
 from corpus.settings import Settings
 
-from bot import clearing, commands, guards
+import bot.clearing as clearing
+import bot.commands as commands
+import bot.guards as guards
 from bot.config import BotConfigError, BotSettings
-from bot.contributor import PRE_CONSENT_STATES, contributor_conversation
+from bot.context import CONTEXT_TYPES
+from bot.contributor.conversation import contributor_conversation
+from bot.contributor.flow import PRE_CONSENT_STATES
 from bot.persistence import DatabasePersistence
 from bot.services import SERVICES, Services
-from bot.transport import bot_api_requests
-from bot.staff import add_staff_handlers, start_staff, stop_staff
+from bot.staff.commands import TABLE as STAFF_COMMANDS, join_handler
+from bot.staff.wiring import add_staff_handlers, start_staff, stop_staff
+from bot.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.CHANNEL_POST, Update.MY_CHAT_MEMBER]
-HTTP_CONNECTIONS = 32  # Bot API calls in flight at once (getUpdates has a connection of its own)
+# Bot API calls in flight at once (getUpdates has a connection of its own). Telegram allows a bot about
+# 30 messages a second, so with round trips of 0.1 to 0.3 s a few connections carry the whole load; 32
+# leave room for bursts of 50 people at a time (one or two calls each per step), and a call waits up to
+# POOL_TIMEOUT for a free connection rather than failing at once.
+HTTP_CONNECTIONS = 32
+POOL_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0  # Telegram answers in well under a second; a loaded server may take a few
+WRITE_TIMEOUT = 10.0
+MEDIA_WRITE_TIMEOUT = 30.0  # documents and charts sent to staff
 COMMANDS = ("share", "propose", "mydata", "delete", "clear", "profile", "language", "privacy", "help", "cancel", "start")
 MEDIA = (
     filters.PHOTO
@@ -137,18 +151,18 @@ def build_application(
         group_time_period=60,
         max_retries=2,
     )
-    requests = bot_api_requests(HTTP_CONNECTIONS, pool_timeout=10)
     application = (
         ApplicationBuilder()
         .token(token)
         .base_url(bot_settings.telegram_api_url)
         .base_file_url(bot_settings.resolved_file_url)
+        .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(rate_limiter)
         .persistence(persistence)
         .concurrent_updates(OnePersonAtATime(bot_settings.max_concurrent_updates))
-        .request(requests[0])
-        .get_updates_request(requests[1])
+        .request(_bot_api_request(HTTP_CONNECTIONS))
+        .get_updates_request(_bot_api_request(1))  # python-telegram-bot adds the polling timeout to its read timeout
         .post_init(_on_start)
         .post_stop(_on_stop)
         .post_shutdown(_on_shutdown)
@@ -159,11 +173,24 @@ def build_application(
     return application
 
 
+def _bot_api_request(connections: int) -> AiohttpRequest:
+    """The HTTP client of Bot API calls (see ``bot.transport`` for why not python-telegram-bot's own)."""
+    return AiohttpRequest(
+        connections,
+        pool_timeout=POOL_TIMEOUT,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        write_timeout=WRITE_TIMEOUT,
+        media_write_timeout=MEDIA_WRITE_TIMEOUT,
+    )
+
+
 def _add_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, clearing.note_incoming), group=-3)  # every message, even one dropped later
     application.add_handler(TypeHandler(Update, guards.keep_to_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, guards.limit_floods), group=-1)
-    add_staff_handlers(application, group=0)  # first in group 0: staff commands match before the contributor ones
+    # first in group 0: staff commands match before the contributor ones
+    add_staff_handlers(application, STAFF_COMMANDS, join_handler(), group=0)
     application.add_handlers(
         [
             contributor_conversation(),

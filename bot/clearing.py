@@ -24,11 +24,12 @@ import time
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
-from bot import keyboards, trail
+import bot.keyboards as keyboards
+import bot.trail as trail
+from bot.context import BotContext
 from bot.messages import language_of, reply, say
-from bot.services import services
 from bot.texts import Html
 
 BATCH = 100  # ids per deleteMessages call (the Bot API's limit)
@@ -38,7 +39,7 @@ SWEEP_SECONDS = 3600  # how often every trail is pruned, so no id outlives its 4
 log = logging.getLogger(__name__)
 
 
-async def note_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def note_incoming(update: Update, context: BotContext) -> None:
     """Note the id of every message a person sends in a private chat, so that /clear can delete it."""
     message = update.message
     if message is None or message.chat.type != ChatType.PRIVATE or context.user_data is None:
@@ -46,13 +47,13 @@ async def note_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     trail.note(context.user_data, message.message_id, message.date.timestamp(), time.time())
 
 
-async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def offer(update: Update, context: BotContext) -> None:
     """``/clear``: ask before deleting the chat's messages."""
-    svc, lang = services(context), language_of(update, context)
+    svc, lang = context.services, language_of(update, context)
     await say(update, context, "clear_confirm", keyboards.clear(svc.texts, lang))
 
 
-async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chosen(update: Update, context: BotContext) -> None:
     """A clear button (under the thank-you, or under the /clear question): clear the chat, or keep it."""
     query = update.callback_query
     await query.answer()
@@ -63,9 +64,9 @@ async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await clear(update, context)
 
 
-async def clear(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def clear(update: Update, context: BotContext) -> None:
     """Delete every message of this chat that can still be deleted, then say plainly what is left."""
-    svc, lang = services(context), language_of(update, context)
+    svc, lang = context.services, language_of(update, context)
     data = context.user_data
     ids = trail.deletable(data, time.time())
     deleted, failed = await delete_messages(context, update.effective_chat.id, ids)
@@ -83,7 +84,7 @@ async def clear(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, context, Html("\n\n".join(parts)))
 
 
-async def delete_messages(context: ContextTypes.DEFAULT_TYPE, chat_id: int, ids: list[int]) -> tuple[list[int], list[int]]:
+async def delete_messages(context: BotContext, chat_id: int, ids: list[int]) -> tuple[list[int], list[int]]:
     """Delete ``ids`` in batches of ``BATCH``; ``(deleted, failed)``. A refused batch does not stop the others."""
     deleted: list[int] = []
     failed: list[int] = []

@@ -12,41 +12,40 @@ import asyncio
 import io
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from corpus.store import TestimonyRecord
 
-from bot import keyboards
-from bot.contributor import DRAFT, PENDING, SAVED, text_acceptable
-from bot.enrolment import find
+import bot.keyboards as keyboards
+from bot.context import BotContext
+from bot.contributor.enrolment import find
+from bot.contributor.flow import DRAFT, PENDING, SAVED, text_acceptable
 from bot.messages import LANGUAGE, language_of, note_sent, paginate, reply, say
 from bot.notice import notice
-from bot.services import services
 from bot.texts import Catalogue, Html, escape
 
 MYDATA_PAGES = 3  # more than this, and the full list comes as a file
 
 
-async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_help(update: Update, context: BotContext) -> None:
     """``/help``: what the bot can do."""
     await say(update, context, "help")
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """A command the bot does not know: say so, with the help text."""
-    texts, lang = services(context).texts, language_of(update, context)
+    texts, lang = context.services.texts, language_of(update, context)
     await reply(update, context, Html(texts(lang, "unknown_command") + "\n\n" + texts(lang, "help")))
 
 
-async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_language(update: Update, context: BotContext) -> None:
     """``/language``: every language under its own name."""
-    await say(update, context, "choose_language", keyboards.languages(services(context).texts))
+    await say(update, context, "choose_language", keyboards.languages(context.services.texts))
 
 
-async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_chosen(update: Update, context: BotContext) -> None:
     """A language button: speak it from now on (and keep it in the profile of a contributor)."""
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     language = query.data.split(":", 1)[1]
     if language not in svc.texts.languages:
         await query.answer()
@@ -60,9 +59,9 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await say(update, context, "language_set")
 
 
-async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_privacy(update: Update, context: BotContext) -> None:
     """``/privacy``: the notice again, with the person's current choice and the buttons to change it."""
-    svc, lang = services(context), language_of(update, context)
+    svc, lang = context.services, language_of(update, context)
     texts = svc.texts
     enrolment = await find(update, context)
     if enrolment is None:
@@ -73,9 +72,9 @@ async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, context, text, keyboards.consent(texts, lang, None, decline=False))
 
 
-async def show_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_my_data(update: Update, context: BotContext) -> None:
     """``/mydata``: every contribution of the person, redacted, with its date and short id."""
-    svc, lang = services(context), language_of(update, context)
+    svc, lang = context.services, language_of(update, context)
     enrolment = await find(update, context)
     records = []
     if enrolment is not None:
@@ -108,17 +107,17 @@ def _plain_entry(texts: Catalogue, lang: str, record: TestimonyRecord) -> str:
     return f"{record.id[:8]} · {record.created_at:%Y-%m-%d} · {kind}\n{record.text}"
 
 
-async def voice_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def voice_received(update: Update, context: BotContext) -> None:
     """A voice note or audio: nothing is stored; suggest typing it."""
     await say(update, context, "voice_not_supported")
 
 
-async def media_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def media_received(update: Update, context: BotContext) -> None:
     """A photo, video, sticker, document, location, contact...: nothing is stored; only text is collected."""
     await say(update, context, "media_not_supported")
 
 
-async def message_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def message_edited(update: Update, context: BotContext) -> None:
     """An edited message: during a flow, the edit replaces the text to be stored; after, explain how to change it."""
     message = update.edited_message
     if not message.text:
@@ -143,7 +142,7 @@ async def message_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await say(update, context, "edit_too_late")
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     """A button of a question that is no longer open."""
-    texts, lang = services(context).texts, language_of(update, context)
+    texts, lang = context.services.texts, language_of(update, context)
     await update.callback_query.answer(texts(lang, "button_expired"))

@@ -4,7 +4,7 @@ The window is keyed by the person's pseudonym, never their Telegram id. It
 answers one question per update, ``allow(who)``, and tells the caller when
 to warn (once per burst, so that the bot does not flood back).
 Contributions per day are counted from the database instead (see
-``corpus.chatstate.contributions_since``): they must survive restarts.
+``CorpusStore.contributions_since``): they must survive restarts.
 """
 
 from __future__ import annotations

@@ -18,16 +18,16 @@ import traceback
 
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
+from bot.context import BotContext
 from bot.links import deep_link
 from bot.messages import say
-from bot.services import services
 
 log = logging.getLogger(__name__)
 
 
-async def keep_to_private_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def keep_to_private_chats(update: Update, context: BotContext) -> None:
     """Outside private chats: collect nothing; when addressed, offer a private chat."""
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:
@@ -36,14 +36,14 @@ async def keep_to_private_chats(update: Update, context: ContextTypes.DEFAULT_TY
         await update.callback_query.answer()
     message = update.effective_message
     if message is not None and _addressed_to_bot(message, context):
-        texts = services(context).texts
+        texts = context.services.texts
         user = update.effective_user
         lang = texts.pick(user.language_code if user else None)
         await context.bot.send_message(chat.id, texts(lang, "private_only", link=deep_link(context.bot.username)))
     raise ApplicationHandlerStop
 
 
-def _addressed_to_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def _addressed_to_bot(message: Message, context: BotContext) -> bool:
     """A command, a mention of the bot, a reply to it, or the bot just added to the chat."""
     bot = context.bot
     if any(member.id == bot.id for member in message.new_chat_members or ()):
@@ -58,12 +58,12 @@ def _addressed_to_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> b
     return bool(replied and replied.from_user and replied.from_user.id == bot.id)
 
 
-async def limit_floods(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def limit_floods(update: Update, context: BotContext) -> None:
     """Count the update against its sender's window; over the limit, warn once and stop here."""
     user = update.effective_user
     if user is None:
         return
-    svc = services(context)
+    svc = context.services
     verdict = svc.flood.allow(svc.store.pseudonym_for(user.id))
     if verdict.allowed:
         return
@@ -73,12 +73,12 @@ async def limit_floods(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     raise ApplicationHandlerStop
 
 
-async def save_conversation_state(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def save_conversation_state(update: Update, context: BotContext) -> None:
     """Write the conversation state and flow data changed by this update to the database now."""
-    await services(context).state_saver.save(context.application)
+    await context.services.state_saver.save(context.application)
 
 
-async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_error(update: object, context: BotContext) -> None:
     """Log the failure (exception type and code location only) and tell the person calmly."""
     error = context.error
     where = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""

@@ -16,7 +16,6 @@ from bot.profile import AGE_BANDS, GENDERS, GROUPS, flag
 from bot.texts import Catalogue
 
 CONSENT = "consent"
-CONSENT_LEVELS = ("quote", "aggregate")
 DECLINE = "decline"
 CHECK = "✓ "
 

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
-from bot import trail
-from bot.services import services
+import bot.trail as trail
+from bot.context import BotContext
 from bot.texts import Html, escape
 
 MESSAGE_LIMIT = 4096
@@ -78,7 +77,7 @@ def paginate(blocks: Sequence[str], limit: int = MESSAGE_LIMIT, separator: str =
 
 async def reply(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     text: str,
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> Message:
@@ -93,26 +92,26 @@ async def reply(
     return message
 
 
-def note_sent(context: ContextTypes.DEFAULT_TYPE, message: Message | None) -> None:
+def note_sent(context: BotContext, message: Message | None) -> None:
     """Note a message the bot sent into a private chat in the chat's trail, so that /clear can delete it."""
     if message is None or message.chat.type != ChatType.PRIVATE or context.user_data is None:
         return
     trail.note(context.user_data, message.message_id, message.date.timestamp(), time.time())
 
 
-def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+def language_of(update: Update, context: BotContext) -> str:
     """The person's language: their choice (``/language``), else Telegram's ``language_code``, else English."""
     chosen = context.user_data.get(LANGUAGE) if context.user_data is not None else None
     user = update.effective_user
-    return chosen or services(context).texts.pick(user.language_code if user else None)
+    return chosen or context.services.texts.pick(user.language_code if user else None)
 
 
 async def say(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     key: str,
     keyboard: InlineKeyboardMarkup | None = None,
     **values,
 ) -> Message:
     """Send the catalogue text ``key`` in the person's language (``values`` are escaped)."""
-    return await reply(update, context, services(context).texts(language_of(update, context), key, **values), keyboard)
+    return await reply(update, context, context.services.texts(language_of(update, context), key, **values), keyboard)

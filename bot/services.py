@@ -1,7 +1,8 @@
 """What the bot's handlers use: the evidence base, settings, texts, flood guard and background indexer.
 
 One ``Services`` per Application, kept in ``application.bot_data`` (which is
-not persisted) and reached from a handler with ``services(context)``.
+not persisted) and reached from a handler as ``context.services``
+(``bot.context.BotContext``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
-
-from telegram.ext import CallbackContext
 
 from analysis.evidence import EvidenceBase
 from corpus.settings import Settings
@@ -135,7 +134,7 @@ class Services:
     settings: Settings
     bot_settings: BotSettings
     evidence: EvidenceBase
-    texts: Catalogue = field(default_factory=Catalogue.load)
+    texts: Catalogue | None = None  # default: bot/texts.yaml and the driver labels of the evidence base's codebook
     flood: FloodGuard | None = None
     indexer: BackgroundIndexer | None = None
     state_saver: StateSaver = field(default_factory=StateSaver)
@@ -144,6 +143,8 @@ class Services:
     trail_sweeper: asyncio.Task | None = None  # prunes the chats' message ids (bot.clearing)
 
     def __post_init__(self) -> None:
+        if self.texts is None:
+            self.texts = Catalogue.load(self.evidence.codebook)
         if self.flood is None:
             self.flood = FloodGuard(self.bot_settings.flood_messages_per_minute, 60.0)
         if self.indexer is None:
@@ -152,8 +153,3 @@ class Services:
     @property
     def store(self) -> CorpusStore:
         return self.evidence.store
-
-
-def services(context: CallbackContext) -> Services:
-    """The services of the Application that runs this handler."""
-    return context.application.bot_data[SERVICES]

@@ -9,8 +9,10 @@ escaped with ``html.escape`` unless it is already :class:`Html` (a text of the
 catalogue, or one built from escaped parts), so nothing a person typed can
 break the parse mode or inject markup when it is echoed back.
 
-The labels of the five drivers come from the driver codebook
-(``analysis/drivers.yaml``, field ``plain``), the one place they are written.
+The labels of the five drivers come from the driver codebook (field
+``plain``), the one place they are written: the bot passes the evidence
+base's codebook (``LNOB_CODEBOOK_PATH``, else the bundled
+``analysis/drivers.yaml``), so contributors tick the drivers the analysis uses.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from importlib import resources
 from typing import Any
 
 import yaml
+
+from analysis.drivers import Codebook
 
 from bot.config import SUPPORTED_LANGUAGES
 
@@ -52,13 +56,11 @@ class Catalogue:
         self.drivers = drivers
 
     @classmethod
-    @lru_cache(maxsize=1)
-    def load(cls) -> "Catalogue":
-        """The catalogue shipped with the bot (``bot/texts.yaml``) and the codebook's driver labels."""
-        texts = yaml.safe_load(resources.files("bot").joinpath("texts.yaml").read_text(encoding="utf-8"))
-        codebook = yaml.safe_load(resources.files("analysis").joinpath("drivers.yaml").read_text(encoding="utf-8"))
-        drivers = {code: dict(entry["plain"]) for code, entry in codebook["drivers"].items()}
-        return cls(texts, drivers)
+    def load(cls, codebook: Codebook | None = None) -> "Catalogue":
+        """The catalogue shipped with the bot (``bot/texts.yaml``) with the driver labels of ``codebook``
+        (default: the bundled one)."""
+        codebook = codebook or _bundled_codebook()
+        return cls(_shipped_texts(), {key: dict(codebook.get(key).plain) for key in codebook.keys})
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -90,3 +92,13 @@ class Catalogue:
         """The plain-words label of driver ``code`` (plain text, not yet escaped)."""
         labels = self.drivers[code]
         return labels.get(language) or labels[DEFAULT_LANGUAGE]
+
+
+@lru_cache(maxsize=1)
+def _shipped_texts() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(resources.files("bot").joinpath("texts.yaml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _bundled_codebook() -> Codebook:
+    return Codebook.load()

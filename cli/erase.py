@@ -21,58 +21,63 @@ from __future__ import annotations
 
 import click
 
+from cli.context import open_evidence, settings_of, staff_store
 from cli.output import emit_json, fail
 
 
-def register(cli: click.Group, settings_of, open_evidence) -> None:
-    """Add ``lnob erase`` to the ``lnob`` group."""
+@click.command()
+@click.option("--contributor", "partner_id", help="The contributor's id in the partner's file (needs --org).")
+@click.option("--org", "organisation", help="Code of the organisation whose file the contributor id is from.")
+@click.option("--source", help="The collection the file was imported as (its --source), if the id is in several.")
+@click.option("--testimony", "testimony_ref", help="A testimony id, or at least its first 8 characters.")
+@click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def erase(ctx, partner_id, organisation, source, testimony_ref, yes: bool, as_json: bool):
+    """Erase an imported contributor's data (--contributor ID --org CODE) or one contribution (--testimony ID)
+    from every copy, as the bot's /delete does."""
+    if (partner_id is None) == (testimony_ref is None):
+        fail("give either --contributor ID (with --org) or --testimony ID")
+    if partner_id is not None and not organisation:
+        fail("--contributor needs --org: the organisation whose file the id is from")
+    if testimony_ref is not None and (organisation or source):
+        fail("--org and --source go with --contributor, not --testimony")
+    evidence = open_evidence(settings_of(ctx))
+    contributor, ids, what = _target(evidence.store, partner_id, organisation, source, testimony_ref)
+    if not yes:
+        click.echo(f"This erases {what} {_contributions(len(ids))} from the database, the vector index, theme "
+                   "labels and keywords, bot state and exports. It cannot be undone.", err=True)
+        click.confirm("Erase?", abort=True, err=True)
+    report = _erase(evidence, contributor, ids)
+    _audit(evidence, "erase.contributor" if contributor is not None else "erase.testimony", organisation, report)
+    payload = {"erased": "contributor" if contributor is not None else "testimony", **report.to_dict()}
+    if as_json:
+        emit_json(payload)
+    else:
+        _print(payload)
+    if not report.journal.complete:
+        fail("the database was being read for the whole wait, so its files may still hold the erased rows' "
+             "bytes: run this again or `lnob reindex` once the bot and other commands are idle")
 
-    @cli.command()
-    @click.option("--contributor", "partner_id", help="The contributor's id in the partner's file (needs --org).")
-    @click.option("--org", "organisation", help="Code of the organisation whose file the contributor id is from.")
-    @click.option("--source", help="The collection the file was imported as (its --source), if the id is in several.")
-    @click.option("--testimony", "testimony_ref", help="A testimony id, or at least its first 8 characters.")
-    @click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
-    @click.option("--json", "as_json", is_flag=True)
-    @click.pass_context
-    def erase(ctx, partner_id, organisation, source, testimony_ref, yes: bool, as_json: bool):
-        """Erase an imported contributor's data (--contributor ID --org CODE) or one contribution (--testimony ID)
-        from every copy, as the bot's /delete does."""
-        if (partner_id is None) == (testimony_ref is None):
-            fail("give either --contributor ID (with --org) or --testimony ID")
-        if partner_id is not None and not organisation:
-            fail("--contributor needs --org: the organisation whose file the id is from")
-        if testimony_ref is not None and (organisation or source):
-            fail("--org and --source go with --contributor, not --testimony")
-        evidence = open_evidence(settings_of(ctx))
-        store = evidence.store
-        if partner_id is not None:
-            from corpus.importer import imported_contributor
 
-            contributor = imported_contributor(store, partner_id, organisation, source)
-            ids = store.with_linked([r.id for r in store.contributor_records(contributor.id)])
-            what = f"a contributor of {organisation.strip().lower()}: their consents, profile and"
-        else:
-            contributor = None
-            ids = store.with_linked([store.resolve_id(testimony_ref)])
-            what = "one contribution:"
-        if not yes:
-            click.echo(f"This erases {what} {_contributions(len(ids))} from the database, the vector index, theme "
-                       "labels and keywords, bot state and exports. It cannot be undone.", err=True)
-            click.confirm("Erase?", abort=True, err=True)
-        if contributor is not None:
-            report = evidence.erase(contributor_id=contributor.id)
-        else:
-            report = evidence.erase(testimony_ids=ids)
-        _audit(evidence, "erase.contributor" if contributor is not None else "erase.testimony", organisation, report)
-        payload = {"erased": "contributor" if contributor is not None else "testimony", **report.to_dict()}
-        if as_json:
-            emit_json(payload)
-        else:
-            _print(payload)
-        if not report.journal.complete:
-            fail("the database was being read for the whole wait, so its files may still hold the erased rows' "
-                 "bytes: run this again or `lnob reindex` once the bot and other commands are idle")
+def _target(store, partner_id: str | None, organisation: str | None, source: str | None, testimony_ref: str | None):
+    """What the command erases: (the imported contributor or None, the testimony ids, how to say it)."""
+    if partner_id is not None:
+        from corpus.importer import imported_contributor  # not at start-up: it loads SQLAlchemy
+
+        contributor = imported_contributor(store, partner_id, organisation, source)
+        ids = store.with_linked([r.id for r in store.contributor_records(contributor.id)])
+        return contributor, ids, f"a contributor of {organisation.strip().lower()}: their consents, profile and"
+    return None, store.with_linked([store.resolve_id(testimony_ref)]), "one contribution:"
+
+
+def _erase(evidence, contributor, ids: list[str]):
+    """Erase the contributor (everything they shared) if there is one, else the testimonies ``ids``."""
+    from analysis import erasure  # the index, the themes and the exports: loaded by this command only
+
+    if contributor is not None:
+        return erasure.erase(evidence, contributor_id=contributor.id)
+    return erasure.erase(evidence, testimony_ids=ids)
 
 
 def _contributions(n: int) -> str:
@@ -81,8 +86,6 @@ def _contributions(n: int) -> str:
 
 def _audit(evidence, action: str, organisation: str | None, report) -> None:
     """An audit entry of the erasure: who (the CLI), what kind, counts; never an id or a text."""
-    from cli.staff import staff_store
-
     params = {
         "org": organisation.strip().lower() if organisation else None,
         "testimonies": len(report.testimonies),

@@ -15,11 +15,8 @@ Telegram id nor an unsaved draft in the clear:
   row cannot be read or forged.
 
 The bot decides what is worth keeping: nothing at all is written for a person
-before they consent (see ``bot.persistence``).
-
-This module also holds the small read queries the bot needs beyond
-``CorpusStore``: contributions in a time window (flood control) and a
-testimony by its source reference (a retried message is not stored twice).
+before they consent (see ``bot.persistence``). What the bot reads about
+contributions (its daily limit, a retried message) it asks ``CorpusStore``.
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from corpus.models import Testimony, utcnow
+from corpus.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -213,29 +210,3 @@ def _ids_in(key: Any) -> list[int]:
         return []
     values = value if isinstance(value, list) else [value]
     return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-
-
-def contributions_since(engine: Engine, contributor_id: int, since: datetime) -> int:
-    """How many contributions (testimonies and stand-alone proposals) a contributor stored since ``since``.
-
-    A proposal linked to a testimony is part of that contribution and is not counted again.
-    """
-    statement = (
-        select(func.count(Testimony.id))
-        .where(Testimony.contributor_id == contributor_id)
-        .where(Testimony.created_at >= since)
-        .where(Testimony.parent_id.is_(None))
-    )
-    with Session(engine) as session:
-        return int(session.exec(statement).one())
-
-
-def testimony_ids_by_source_ref(engine: Engine, source: str, source_refs: Iterable[str]) -> dict[str, str]:
-    """Source reference -> id of the testimonies already stored from these references (so that a
-    retried message is not stored twice)."""
-    refs = list(source_refs)
-    if not refs:
-        return {}
-    statement = select(Testimony.source_ref, Testimony.id).where(Testimony.source == source, Testimony.source_ref.in_(refs))
-    with Session(engine) as session:
-        return dict(session.exec(statement).all())

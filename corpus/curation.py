@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import JSON, Column, LargeBinary, delete
+from sqlalchemy import JSON, Column, LargeBinary
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -118,8 +118,3 @@ class CurationStore:
         """Every merge and split rule, in the order staff made them."""
         with Session(self.engine) as session:
             return list(session.exec(select(CurationRule).order_by(CurationRule.id)))
-
-    def drop_rules_for(self, theme_id: int) -> None:
-        """Forget the rules of a theme that no longer exists."""
-        with session_scope(self.engine) as session:
-            session.exec(delete(CurationRule).where(CurationRule.theme_id == theme_id))

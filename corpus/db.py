@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -174,11 +174,6 @@ def head_revision(engine: Engine) -> str | None:
     return "+".join(sorted(ScriptDirectory.from_config(alembic_config(engine)).get_heads())) or None
 
 
-def has_tables(engine: Engine) -> bool:
-    """Whether the corpus tables exist (used to tell an un-migrated database)."""
-    return inspect(engine).has_table("testimony")
-
-
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
@@ -189,3 +184,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class EngineStore:
+    """What every part of a store on one engine shares: the engine, and a plain session for read-only work
+    (writes go through ``session_scope``)."""
+
+    engine: Engine
+
+    def session(self) -> Session:
+        """A plain session for read-only work."""
+        return Session(self.engine, expire_on_commit=False)

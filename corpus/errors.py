@@ -6,7 +6,20 @@ class CorpusError(Exception):
 
 
 class InvalidText(CorpusError):
-    """A contribution text that cannot be accepted (empty, too long, control characters)."""
+    """A contribution text (or a field such as a country or a date) that cannot be accepted.
+
+    ``reason`` names why as a code, for callers that explain it in their own
+    words (the bot, in the person's language): ``empty``, ``too_long``,
+    ``control_characters``, ``not_utf8``, ``no_letters``, ``unreadable_script``
+    for a text (see ``corpus.validation.clean_text``), ``invalid`` otherwise.
+    ``details`` holds the numbers the message gives (``length`` and ``limit``
+    for ``too_long``).
+    """
+
+    def __init__(self, message: str, reason: str = "invalid", **details: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.details = details
 
 
 class DatabaseUnavailable(CorpusError):

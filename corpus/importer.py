@@ -26,6 +26,7 @@ import io
 import itertools
 import shlex
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -195,8 +196,6 @@ def _quote_problem(error: str, first: int, last: int, at_end: bool) -> str:
 
 
 def _xlsx_rows(path: Path, sheet: str | None):
-    import zipfile
-
     from openpyxl import load_workbook
 
     try:

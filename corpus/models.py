@@ -15,6 +15,8 @@ from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
+from corpus.vocabulary import ConsentLevel, Kind
+
 
 def _enum_type(enum: type[StrEnum]) -> SAEnum:
     """A portable VARCHAR column type for ``enum`` (no native enum types to migrate)."""
@@ -24,20 +26,6 @@ def _enum_type(enum: type[StrEnum]) -> SAEnum:
 def utcnow() -> datetime:
     """Timezone-aware now in UTC (stored naive-UTC by SQLite, aware by PostgreSQL)."""
     return datetime.now(timezone.utc)
-
-
-class Kind(StrEnum):
-    """What a contribution is: an experience, or a proposal of what should be done."""
-
-    testimony = "testimony"
-    proposal = "proposal"
-
-
-class ConsentLevel(StrEnum):
-    """``quote``: may be quoted anonymously; ``aggregate``: counted, never quoted."""
-
-    quote = "quote"
-    aggregate = "aggregate"
 
 
 class IndexStatus(StrEnum):

@@ -22,8 +22,7 @@ from corpus.db import session_scope
 from corpus.errors import CorpusError, NotFound
 from corpus.models import Organisation, utcnow
 from corpus.pseudonyms import derived_key, pseudonym
-
-ROLES = ("writer", "analyst", "admin")
+from corpus.vocabulary import STAFF_ROLES as ROLES
 
 
 def role_allows(role: str, needed: str) -> bool:

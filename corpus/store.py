@@ -3,31 +3,34 @@
 Everything else (analysis, bot, CLI) goes through ``CorpusStore``; no SQL lives
 outside ``corpus/``. A contribution is validated and redacted here, then
 committed in its own transaction before anyone acknowledges it.
+
+This module holds the writes (organisations, contributors and consent,
+contributions); ``CorpusStore`` takes its reads from ``corpus.records``, its
+erasure from ``corpus.deletion`` and its embedding cache from
+``corpus.embedding_cache``. The names callers use are importable from here
+(``__all__``).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
-import numpy as np
-from sqlalchemy import delete, func, insert, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from corpus.db import check_connection, make_engine, session_scope
+from corpus.db import check_connection, current_revision, head_revision, make_engine, session_scope
+from corpus.deletion import Deletion, JournalWipe
+from corpus.embedding_cache import EmbeddingCache
 from corpus.errors import DatabaseUnavailable, InvalidText, NotFound
 from corpus.language import Detection, LanguageDetector, default_detector
 from corpus.models import (
     Consent,
     ConsentLevel,
     Contributor,
-    Embedding,
     IndexStatus,
     Kind,
     Organisation,
@@ -35,16 +38,16 @@ from corpus.models import (
     utcnow,
 )
 from corpus.pseudonyms import pseudonym
+from corpus.records import RecordQueries, TestimonyFilter, TestimonyRecord, people_count
 from corpus.redaction import Redactor
 from corpus.settings import Settings
 from corpus.textkey import text_hash
 from corpus.validation import clean_text, parse_country, parse_kind, parse_language
 
-PROFILE_FIELDS = ("language", "age_band", "gender", "country", "region", "groups")
-WIPE_FIRST_WAIT_S = 0.05  # the first pause between checkpoint attempts; it doubles up to WIPE_LONGEST_WAIT_S
-WIPE_LONGEST_WAIT_S = 2.0
+__all__ = ["CorpusStore", "JournalWipe", "PROFILE_FIELDS", "TestimonyDraft", "TestimonyFilter", "TestimonyRecord",
+           "people_count"]
 
-log = logging.getLogger(__name__)
+PROFILE_FIELDS = ("language", "age_band", "gender", "country", "region", "groups")
 
 
 @dataclass
@@ -73,87 +76,7 @@ class TestimonyDraft:
     id: str | None = None  # chosen by the caller (to link a proposal in the same batch); else a new UUID
 
 
-@dataclass(frozen=True)
-class TestimonyRecord:
-    """A read-only view of a testimony with its provenance and the contributor's profile.
-
-    ``text`` is always the redacted text: this is what staff, search and
-    exports see. ``language`` is the detected language (the declared one
-    when the text could not tell), ``declared_language`` the one given, and
-    ``language_confidence`` the detector's probability (None before detection).
-    """
-
-    __test__ = False  # not a pytest test class
-
-    id: str
-    kind: str
-    text: str
-    language: str | None
-    created_at: datetime
-    country: str | None
-    region: str | None
-    organisation: str | None
-    consent_level: str
-    self_drivers: tuple[str, ...]
-    contributor_id: int | None
-    age_band: str | None
-    gender: str | None
-    groups: tuple[str, ...]
-    source: str
-    index_status: str
-    text_hash: str
-    parent_id: str | None = None
-    declared_language: str | None = None
-    language_confidence: float | None = None
-
-    @property
-    def quotable(self) -> bool:
-        """Whether the contributor agreed to be quoted anonymously."""
-        return self.consent_level == ConsentLevel.quote
-
-
-@dataclass(frozen=True)
-class JournalWipe:
-    """Whether the bytes of erased rows are gone from the database files (SQLite's file and write-ahead log).
-
-    ``complete`` is False only when readers kept the log busy for the whole of
-    ``settings.erase_wait_seconds``; ``attempts`` above 1 means the wipe had
-    to wait for them. Other databases (PostgreSQL) are not files of ours:
-    ``complete`` is True with 0 attempts.
-    """
-
-    complete: bool
-    attempts: int = 0
-    seconds: float = 0.0
-
-    @property
-    def retried(self) -> bool:
-        return self.attempts > 1
-
-
-def people_count():
-    """SQL: the distinct people behind the selected testimonies, counted as ``analysis.counting.person_of``
-    counts them: each contributor once, and each testimony without a contributor as a person of its own."""
-    return func.count(func.distinct(Testimony.contributor_id)) + func.count(Testimony.id) - func.count(Testimony.contributor_id)
-
-
-@dataclass
-class TestimonyFilter:
-    """Which testimonies to read; every field left ``None`` means no restriction."""
-
-    __test__ = False  # not a pytest test class
-
-    country: str | None = None
-    organisation: str | None = None
-    kind: str | None = None
-    language: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    consent_level: str | None = None
-    index_status: str | None = None
-
-
-class CorpusStore:
+class CorpusStore(RecordQueries, Deletion, EmbeddingCache):
     """Reads and writes organisations, contributors, consent, testimonies and cached embeddings."""
 
     def __init__(
@@ -178,18 +101,12 @@ class CorpusStore:
 
     def check(self) -> None:
         """Raise ``DatabaseUnavailable`` unless the database is reachable and migrated."""
-        from corpus.db import current_revision, head_revision
-
         check_connection(self.engine)
         current, head = current_revision(self.engine), head_revision(self.engine)
         if current != head:
             raise DatabaseUnavailable(
                 f"the database schema is at revision {current or 'none'}, the code needs {head}: run `lnob db upgrade`"
             )
-
-    def session(self) -> Session:
-        """A plain session for read-only work."""
-        return Session(self.engine, expire_on_commit=False)
 
     # -- organisations --------------------------------------------------------------
 
@@ -480,15 +397,22 @@ class CorpusStore:
 
     def existing_source_refs(self, source: str, refs: Iterable[str]) -> set[str]:
         """Which of ``refs`` are already stored for ``source`` (import idempotency)."""
+        return set(self.source_ref_ids(source, refs))
+
+    def source_ref_ids(self, source: str, refs: Iterable[str]) -> dict[str, str]:
+        """Source reference -> id of the testimonies already stored for ``source`` from these ``refs``
+        (so that a retried message or a re-imported row is not stored twice)."""
         refs = list(refs)
-        found: set[str] = set()
+        found: dict[str, str] = {}
         with self.session() as session:
             for start in range(0, len(refs), 500):
                 chunk = refs[start : start + 500]
                 found.update(
                     session.exec(
-                        select(Testimony.source_ref).where(Testimony.source == source, Testimony.source_ref.in_(chunk))
-                    )
+                        select(Testimony.source_ref, Testimony.id).where(
+                            Testimony.source == source, Testimony.source_ref.in_(chunk)
+                        )
+                    ).all()
                 )
         return found
 
@@ -538,107 +462,6 @@ class CorpusStore:
         with self.session() as session:
             return list(session.exec(statement))
 
-    def resolve_id(self, ref: str) -> str:
-        """The full testimony id for an id or a unique prefix of at least 8 characters (short ids in chat)."""
-        ref = (ref or "").strip().lower()
-        if len(ref) < 8 or not all(c in "0123456789abcdef-" for c in ref):
-            raise NotFound(f"{ref!r} is not a testimony id: give at least its first 8 characters")
-        with self.session() as session:
-            found = list(session.exec(select(Testimony.id).where(Testimony.id.startswith(ref)).limit(2)))
-        if not found:
-            raise NotFound(f"no testimony {ref}")
-        if len(found) > 1:
-            raise NotFound(f"{ref} matches several testimonies: give more characters")
-        return found[0]
-
-    def get_testimony(self, testimony_id: str) -> Testimony:
-        """The stored testimony (original text included: for admins and re-redaction only)."""
-        with self.session() as session:
-            testimony = session.get(Testimony, testimony_id)
-            if testimony is None:
-                raise NotFound(f"no testimony {testimony_id}")
-            return testimony
-
-    def records(self, ids: Sequence[str] | None = None, where: TestimonyFilter | None = None) -> list[TestimonyRecord]:
-        """Redacted read views of the given ids (in that order) or of all matching ``where``."""
-        if ids is not None:
-            ids = list(ids)
-            found: dict[str, TestimonyRecord] = {}
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                for record in self._query_records(extra=[Testimony.id.in_(chunk)]):
-                    found[record.id] = record
-            return [found[i] for i in ids if i in found]
-        return list(self._query_records(where=where))
-
-    def iter_records(self, where: TestimonyFilter | None = None, batch: int = 2000) -> Iterator[TestimonyRecord]:
-        """All records matching ``where``, oldest first, streamed in batches."""
-        yield from self._query_records(where=where, batch=batch)
-
-    def _query_records(self, where: TestimonyFilter | None = None, extra: list | None = None, batch: int = 2000):
-        statement = (
-            select(Testimony, Contributor, Organisation.code)
-            .join(Contributor, Contributor.id == Testimony.contributor_id, isouter=True)
-            .join(Organisation, Organisation.id == Testimony.organisation_id, isouter=True)
-            .order_by(Testimony.created_at, Testimony.id)
-        )
-        for condition in self._conditions(where) + (extra or []):
-            statement = statement.where(condition)
-        with self.session() as session:
-            for testimony, contributor, org_code in session.exec(statement.execution_options(yield_per=batch)):
-                yield _record(testimony, contributor, org_code)
-
-    @staticmethod
-    def _conditions(where: TestimonyFilter | None) -> list:
-        if where is None:
-            return []
-        conditions = []
-        if where.country:
-            conditions.append(Testimony.country == where.country.upper())
-        if where.organisation:
-            conditions.append(Organisation.code == where.organisation.lower())
-        if where.kind:
-            conditions.append(Testimony.kind == Kind(where.kind))
-        if where.language:
-            conditions.append(Testimony.language == where.language.lower())
-        if where.since:
-            conditions.append(Testimony.created_at >= where.since)
-        if where.until:
-            conditions.append(Testimony.created_at < where.until)
-        if where.consent_level:
-            conditions.append(Testimony.consent_level == ConsentLevel(where.consent_level))
-        if where.index_status:
-            conditions.append(Testimony.index_status == IndexStatus(where.index_status))
-        return conditions
-
-    def contributor_records(self, contributor_id: int) -> list[TestimonyRecord]:
-        """Everything one contributor shared, oldest first (for /mydata)."""
-        return list(self._query_records(extra=[Testimony.contributor_id == contributor_id]))
-
-    def count_testimonies(self, where: TestimonyFilter | None = None) -> int:
-        """How many testimonies match ``where``."""
-        statement = select(func.count(Testimony.id)).select_from(Testimony)
-        statement = statement.join(Organisation, Organisation.id == Testimony.organisation_id, isouter=True)
-        for condition in self._conditions(where):
-            statement = statement.where(condition)
-        with self.session() as session:
-            return int(session.exec(statement).one())
-
-    def matching_ids(self, where: TestimonyFilter) -> list[str]:
-        """Ids of the testimonies matching ``where``, the country read as records show it (the testimony's,
-        else the contributor's); the vector index's exact path for rare filters uses it."""
-        statement = (
-            select(Testimony.id)
-            .join(Contributor, Contributor.id == Testimony.contributor_id, isouter=True)
-            .join(Organisation, Organisation.id == Testimony.organisation_id, isouter=True)
-        )
-        for condition in self._conditions(replace(where, country=None)):
-            statement = statement.where(condition)
-        if where.country:
-            statement = statement.where(func.coalesce(Testimony.country, Contributor.country) == where.country.upper())
-        with self.session() as session:
-            return list(session.exec(statement))
-
     def optimize(self) -> None:
         """Refresh the query planner's statistics after a large write (SQLite gathers none by itself, and
         without them picks the index on ``kind`` over a date range)."""
@@ -646,31 +469,6 @@ class CorpusStore:
             with self.engine.begin() as connection:
                 connection.exec_driver_sql("PRAGMA analysis_limit=1000")
                 connection.exec_driver_sql("ANALYZE")
-
-    def existing_ids(self, ids: Sequence[str]) -> list[str]:
-        """Which of ``ids`` are still stored."""
-        ids = list(ids)
-        found: list[str] = []
-        with self.session() as session:
-            for start in range(0, len(ids), 500):
-                found += session.exec(select(Testimony.id).where(Testimony.id.in_(ids[start : start + 500])))
-        return found
-
-    def all_ids(self) -> set[str]:
-        """Every stored testimony id (to compare with the vector index)."""
-        with self.session() as session:
-            return set(session.exec(select(Testimony.id)))
-
-    def pending(self, limit: int | None = None) -> list[TestimonyRecord]:
-        """Testimonies not yet (or not successfully) indexed, oldest first."""
-        statement_filter = [or_(Testimony.index_status == IndexStatus.pending, Testimony.index_status == IndexStatus.failed)]
-        records = self._query_records(extra=statement_filter)
-        out = []
-        for record in records:
-            out.append(record)
-            if limit is not None and len(out) >= limit:
-                break
-        return out
 
     def mark_index_status(self, ids: Sequence[str], status: IndexStatus) -> None:
         """Set the index status of ``ids`` (indexed also stamps the time)."""
@@ -684,210 +482,6 @@ class CorpusStore:
         with session_scope(self.engine) as session:
             result = session.exec(update(Testimony).values(index_status=IndexStatus.pending, indexed_at=None))
             return result.rowcount or 0
-
-    def status_counts(self) -> dict[str, int]:
-        """Testimonies per index status."""
-        with self.session() as session:
-            rows = session.exec(select(Testimony.index_status, func.count(Testimony.id)).group_by(Testimony.index_status))
-            counts = {status.value: 0 for status in IndexStatus}
-            counts.update({IndexStatus(s).value: int(n) for s, n in rows})
-            return counts
-
-    def stats(self) -> dict:
-        """Counts for ``lnob stats``: testimonies, proposals, contributors, by country, language, organisation.
-
-        ``people`` holds, for each ``by_...`` breakdown but the index status, the
-        distinct people behind each value (for the small-cell rule). These are
-        raw counts: show them through ``analysis.gaps.stats_shown``.
-        """
-        with self.session() as session:
-            people: dict[str, dict[str, int]] = {}
-
-            def grouped(name, column, *joins) -> dict[str, int]:
-                statement = select(column, func.count(Testimony.id), people_count()).select_from(Testimony)
-                for target, on in joins:
-                    statement = statement.join(target, on, isouter=True)
-                rows = [(str(k) if k is not None else "unknown", int(n), int(p))
-                        for k, n, p in session.exec(statement.group_by(column))]
-                people[name] = {k: p for k, _, p in rows}
-                return {k: n for k, n, _ in rows}
-
-            total = int(session.exec(select(func.count(Testimony.id))).one())
-            stats = {
-                "testimonies": total,
-                "by_kind": grouped("by_kind", Testimony.kind),
-                "contributors": int(session.exec(select(people_count())).one() or 0),
-                "organisations": int(session.exec(select(func.count(Organisation.id))).one()),
-                "by_country": grouped("by_country", Testimony.country),
-                "by_language": grouped("by_language", Testimony.language),
-                "by_organisation": grouped("by_organisation", Organisation.code,
-                                           (Organisation, Organisation.id == Testimony.organisation_id)),
-                "by_consent": grouped("by_consent", Testimony.consent_level),
-                "by_index_status": self.status_counts(),
-            }
-            stats["by_kind"] = {str(Kind(k).value): n for k, n in stats["by_kind"].items()}
-            people["by_kind"] = {str(Kind(k).value): n for k, n in people["by_kind"].items()}
-            return stats | {"people": people}
-
-    # -- erasure --------------------------------------------------------------------
-
-    def with_linked(self, ids: Sequence[str]) -> list[str]:
-        """These ids plus the proposals linked to them (erased together)."""
-        ids = list(ids)
-        if not ids:
-            return []
-        with self.session() as session:
-            linked = list(session.exec(select(Testimony.id).where(Testimony.parent_id.in_(ids))))
-        return list(dict.fromkeys(ids + linked))
-
-    def erase_testimonies(self, ids: Sequence[str], *, wipe: bool = True) -> list[str]:
-        """Delete these testimonies (and linked proposals) and their cached embeddings; returns ids removed.
-
-        With ``wipe`` (the default) the old bytes are then wiped from the SQLite
-        files (:meth:`wipe_journal`); a caller with more to erase passes False
-        and wipes once at the end.
-        """
-        all_ids = self.with_linked(ids)
-        if not all_ids:
-            return []
-        with session_scope(self.engine) as session:
-            self._overwrite_deleted(session)
-            hashes = set(session.exec(select(Testimony.text_hash).where(Testimony.id.in_(all_ids))))
-            session.exec(update(Testimony).where(Testimony.parent_id.in_(all_ids)).values(parent_id=None))
-            found = list(session.exec(select(Testimony.id).where(Testimony.id.in_(all_ids))))
-            session.exec(delete(Testimony).where(Testimony.id.in_(all_ids)))
-            still_used = set(session.exec(select(Testimony.text_hash).where(Testimony.text_hash.in_(hashes))))
-            orphaned = hashes - still_used
-            if orphaned:
-                session.exec(delete(Embedding).where(Embedding.text_hash.in_(orphaned)))
-        if wipe:
-            self.wipe_journal()
-        return found
-
-    def erase_contributor(self, contributor_id: int, *, wipe: bool = True) -> list[str]:
-        """Delete a contributor, their consents and everything they shared; returns testimony ids removed."""
-        with self.session() as session:
-            ids = list(session.exec(select(Testimony.id).where(Testimony.contributor_id == contributor_id)))
-        removed = self.erase_testimonies(ids, wipe=False)
-        with session_scope(self.engine) as session:
-            self._overwrite_deleted(session)
-            session.exec(delete(Consent).where(Consent.contributor_id == contributor_id))
-            session.exec(delete(Contributor).where(Contributor.id == contributor_id))
-        if wipe:
-            self.wipe_journal()
-        return removed
-
-    def _overwrite_deleted(self, session: Session) -> None:
-        """On SQLite, zero the bytes of deleted rows instead of leaving them in free pages of the file."""
-        if self.engine.dialect.name == "sqlite":
-            session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
-
-    def wipe_journal(self, patience: float | None = None) -> JournalWipe:
-        """On SQLite, move every page of the write-ahead log into the file and empty the log; returns how it went.
-
-        Deleted rows are zeroed (``secure_delete``) in new versions of their
-        pages, written to the log; the old versions stay in the file, and
-        older ones in the log, until a checkpoint copies the new ones over them.
-        A checkpoint cannot do that while another connection (the bot, a CLI
-        command) reads an older snapshot, and then reports itself busy. So it is
-        tried again, with pauses doubling from ``WIPE_FIRST_WAIT_S``, until it
-        completes or ``patience`` seconds (``settings.erase_wait_seconds``)
-        have passed; an incomplete wipe is logged and reported, never silent.
-        """
-        if self.engine.dialect.name != "sqlite":
-            return JournalWipe(complete=True)
-        patience = self.settings.erase_wait_seconds if patience is None else patience
-        started = time.monotonic()
-        deadline, pause, attempts = started + patience, WIPE_FIRST_WAIT_S, 0
-        with self.engine.connect() as connection:
-            # each attempt gives up at once when busy; the pauses between attempts are ours, so they can grow
-            kept_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
-            connection.exec_driver_sql("PRAGMA busy_timeout=0")
-            try:
-                while True:
-                    attempts += 1
-                    if self._checkpoint(connection):
-                        return JournalWipe(True, attempts, round(time.monotonic() - started, 3))
-                    if time.monotonic() + pause > deadline:
-                        break
-                    if attempts == 1:
-                        log.info("erased rows wait for other readers of the database to finish")
-                    time.sleep(pause)
-                    pause = min(2 * pause, WIPE_LONGEST_WAIT_S)
-            finally:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(kept_timeout or 0)}")
-        log.warning("the database was read by others for %.0f s: erased rows may remain in its files until the "
-                    "next erasure or `lnob reindex`", patience)
-        return JournalWipe(False, attempts, round(time.monotonic() - started, 3))
-
-    @staticmethod
-    def _checkpoint(connection) -> bool:
-        """One TRUNCATE checkpoint; whether it completed (no reader or writer kept it from the whole log)."""
-        try:
-            busy, _log_pages, _moved = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-        except OperationalError:  # "database is locked": a writer holds it
-            return False
-        connection.commit()
-        return busy == 0
-
-    # -- embedding cache ------------------------------------------------------------
-
-    def cached_embeddings(self, hashes: set[str], model: str) -> dict[str, np.ndarray]:
-        """Cached vectors for the given text hashes under ``model``."""
-        found: dict[str, np.ndarray] = {}
-        hashes_list = list(hashes)
-        with self.session() as session:
-            for start in range(0, len(hashes_list), 500):
-                chunk = hashes_list[start : start + 500]
-                rows = session.exec(select(Embedding).where(Embedding.model == model, Embedding.text_hash.in_(chunk)))
-                for row in rows:
-                    found[row.text_hash] = np.frombuffer(row.vector, dtype=np.float32)
-        return found
-
-    def save_embeddings(self, vectors: dict[str, np.ndarray], model: str) -> None:
-        """Cache vectors by text hash (existing entries are kept)."""
-        if not vectors:
-            return
-        digests, now = list(vectors), utcnow()
-        with session_scope(self.engine) as session:
-            existing: set[str] = set()
-            for start in range(0, len(digests), 500):  # keys only: the vectors themselves are not needed here
-                chunk = digests[start : start + 500]
-                existing.update(session.exec(select(Embedding.text_hash).where(Embedding.model == model, Embedding.text_hash.in_(chunk))))
-            rows = [
-                {"text_hash": d, "model": model, "dim": int(v.shape[0]), "vector": v.tobytes(), "created_at": now}
-                for d, v in ((d, np.asarray(vectors[d], dtype=np.float32)) for d in digests if d not in existing)
-            ]
-            if rows:  # one executemany, without building an ORM object per vector
-                session.exec(insert(Embedding), params=rows)
-
-
-def _record(testimony: Testimony, contributor: Contributor | None, org_code: str | None) -> TestimonyRecord:
-    created = testimony.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=timezone.utc)
-    return TestimonyRecord(
-        id=testimony.id,
-        kind=Kind(testimony.kind).value,
-        text=testimony.redacted_text,
-        language=testimony.language,
-        created_at=created,
-        country=testimony.country or (contributor.country if contributor else None),
-        region=testimony.region or (contributor.region if contributor else None),
-        organisation=org_code,
-        consent_level=ConsentLevel(testimony.consent_level).value,
-        self_drivers=tuple(testimony.self_drivers or ()),
-        contributor_id=testimony.contributor_id,
-        age_band=contributor.age_band if contributor else None,
-        gender=contributor.gender if contributor else None,
-        groups=tuple(contributor.groups or ()) if contributor else (),
-        source=testimony.source,
-        index_status=IndexStatus(testimony.index_status).value,
-        text_hash=testimony.text_hash,
-        parent_id=testimony.parent_id,
-        declared_language=testimony.declared_language,
-        language_confidence=testimony.language_confidence,
-    )
 
 
 def _stored_confidence(detection: Detection) -> float:

@@ -19,7 +19,8 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from corpus.db import session_scope
 from corpus.errors import NotFound
-from corpus.models import utcnow
+from corpus.models import Testimony, utcnow
+from corpus.records import people_count
 
 
 class AnalysisRun(SQLModel, table=True):
@@ -75,6 +76,8 @@ class Assignment(SQLModel, table=True):
     driver_scores: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     run_id: int | None = Field(default=None, foreign_key="analysis_run.id")
     assigned_at: datetime = Field(default_factory=utcnow)
+    map_x: float | None = None  # where the analysis placed the text on its map of themes (see ThemeModel.map_)
+    map_y: float | None = None
 
 
 @dataclass
@@ -103,6 +106,7 @@ class AssignmentRow:
     primary_driver: str | None
     intersecting_drivers: list
     driver_scores: dict
+    map_xy: tuple[float, float] | None = None
 
 
 class ThemeStore:
@@ -146,9 +150,6 @@ class ThemeStore:
 
     def contributor_counts(self) -> dict[int, int]:
         """Distinct people per theme id (a testimony without a contributor counts as one: ``people_count``)."""
-        from corpus.models import Testimony
-        from corpus.store import people_count
-
         with self.session() as session:
             rows = session.exec(
                 select(Assignment.theme_id, people_count())
@@ -160,9 +161,6 @@ class ThemeStore:
 
     def driver_counts(self) -> dict[str | None, tuple[int, int]]:
         """Contributions and distinct people in the active themes of each primary driver (None: unmapped)."""
-        from corpus.models import Testimony
-        from corpus.store import people_count
-
         with self.session() as session:
             rows = session.exec(
                 select(Theme.primary_driver, func.count(Assignment.testimony_id), people_count())
@@ -285,6 +283,8 @@ class ThemeStore:
                     driver_scores=r.driver_scores,
                     run_id=run_id,
                     assigned_at=now,
+                    map_x=r.map_xy[0] if r.map_xy else None,
+                    map_y=r.map_xy[1] if r.map_xy else None,
                 )
                 for r in rows
             )

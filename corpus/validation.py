@@ -23,17 +23,27 @@ def clean_text(text: str | None, max_chars: int) -> str:
     are a sign of binary input), text without a single letter (only digits,
     symbols or emoji: nothing to analyse), and text whose letters are mostly
     in a script the language detector cannot read (see ``corpus.language``).
+    The error's ``reason`` is the code of the first of these that applies
+    (``empty``, ``too_long``, ``control_characters``, ``not_utf8``,
+    ``no_letters``, ``unreadable_script``).
     """
     if text is None or not text.strip():
-        raise InvalidText("the text is empty: write at least a few words")
+        raise InvalidText("the text is empty: write at least a few words", "empty")
     text = unicodedata.normalize("NFC", text).strip()
     if len(text) > max_chars:
-        raise InvalidText(f"the text is {len(text)} characters long; the limit is {max_chars}: shorten it or split it")
+        raise InvalidText(
+            f"the text is {len(text)} characters long; the limit is {max_chars}: shorten it or split it",
+            "too_long",
+            length=len(text),
+            limit=max_chars,
+        )
     bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROL})
     if bad:
-        raise InvalidText(f"the text contains control characters ({', '.join(bad[:5])}): remove them")
+        raise InvalidText(f"the text contains control characters ({', '.join(bad[:5])}): remove them", "control_characters")
     if "\ufffd" in text:
-        raise InvalidText("the text contains U+FFFD replacement characters (it was not valid UTF-8): re-save it as UTF-8")
+        raise InvalidText(
+            "the text contains U+FFFD replacement characters (it was not valid UTF-8): re-save it as UTF-8", "not_utf8"
+        )
     check_script(text)
     return text
 
@@ -42,12 +52,13 @@ def check_script(text: str) -> None:
     """``InvalidText`` unless ``text`` has letters, mostly in a script the language detector reads."""
     report = script_report(text)
     if report.letters == 0:
-        raise InvalidText("the text has no letters, only digits, symbols or emoji: write at least a few words")
+        raise InvalidText("the text has no letters, only digits, symbols or emoji: write at least a few words", "no_letters")
     if not report.readable:
         scripts = ", ".join(report.unsupported_scripts[:3])
         raise InvalidText(
             f"the text is written in a script that cannot be processed yet ({scripts}): "
-            "write it in another script, such as Latin, Arabic or Devanagari"
+            "write it in another script, such as Latin, Arabic or Devanagari",
+            "unreadable_script",
         )
 
 

@@ -1,8 +1,44 @@
-"""The vocabularies of the contributor profile: one place for the codes the corpus stores.
+"""The vocabularies of the evidence base: one place for the codes the corpus stores.
 
-The bot offers them (their labels per language are in ``bot/texts.yaml``),
-imports and the store validate against them, and analysis counts by them.
+The contributor profile's codes (age bands, genders, groups, countries), what
+a contribution is and under what consent, the staff roles and the formats
+of exports and reports. The bot offers them (their labels per language are
+in ``bot/texts.yaml``), the command line takes them as choices, imports and
+the store validate against them, and analysis counts by them. This module
+imports nothing of the project or beyond the standard library, so that any
+layer (the CLI at start-up included) can use it for free.
 """
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What a contribution is: an experience, or a proposal of what should be done."""
+
+    testimony = "testimony"
+    proposal = "proposal"
+
+
+class ConsentLevel(StrEnum):
+    """``quote``: may be quoted anonymously; ``aggregate``: counted, never quoted."""
+
+    quote = "quote"
+    aggregate = "aggregate"
+
+
+class StaffRole(StrEnum):
+    """What a member of staff may do; each role includes the rights of those before it."""
+
+    writer = "writer"  # reads and exports
+    analyst = "analyst"  # also curates and re-analyses
+    admin = "admin"  # also manages staff and reads the audit
+
+
+KINDS = tuple(kind.value for kind in Kind)
+CONSENT_LEVELS = tuple(level.value for level in ConsentLevel)
+STAFF_ROLES = tuple(role.value for role in StaffRole)  # lowest rights first
+EXPORT_FORMATS = ("csv", "md", "docx")  # quotes of a theme or a search
+REPORT_FORMATS = ("md", "html", "docx")  # a country or global report
 
 AGE_BANDS = ("under_18", "18_24", "25_39", "40_59", "60_plus")
 GENDERS = ("woman", "man", "non_binary", "other")

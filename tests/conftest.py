@@ -1,7 +1,11 @@
-"""Shared fixtures: real SQLite files, the local PostgreSQL server, real Chroma (embedded and server).
+"""Shared fixtures: real SQLite files, the local PostgreSQL server, real Chroma (embedded and server),
+the analysed demo corpus, the fake Bot API server.
 
 Every run gets its own PostgreSQL database and its own Chroma server on a free
-loopback port, so parallel or repeated runs never clobber each other.
+loopback port, so parallel or repeated runs never clobber each other. The
+analysed demo corpus is built once per session (``demo_corpus``); a test that
+changes it works on ``demo_corpus.copy(tmp_path / "data")``. The helpers these
+fixtures use, and that tests import, are in ``tests/support``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -23,22 +28,28 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from corpus.db import make_engine, upgrade  # noqa: E402
 from corpus.settings import Settings  # noqa: E402
+from tests.support.corpora import TEST_KEY, DemoCorpus, aggregate_every, build_demo_corpus  # noqa: E402
+from tests.support.disaster_response import VALIDATION_CSV  # noqa: E402
+from tests.support.fake_bot_api import FakeBotAPI, running_bot  # noqa: E402
+from tests.support.loopback import free_port  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("LNOB_TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "disaster-response" / "validation.csv"
 
 
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+SLOW_FIXTURES = {"demo_corpus"}  # the embedding model over the whole demo corpus, then its analysis
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that needs a slow fixture, directly or through another fixture."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a fresh data dir with a SQLite file and embedded Chroma."""
-    return Settings(data_dir=tmp_path / "data", pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
+    return Settings(data_dir=tmp_path / "data", pseudonym_key=TEST_KEY, _env_file=None)
 
 
 @pytest.fixture
@@ -132,6 +143,45 @@ def chroma_server(tmp_path_factory) -> str:
 @pytest.fixture
 def shared_data() -> Path:
     """The labelled disaster-response messages in ../shared/data, or a skip saying why not."""
-    if not SHARED_DATA.exists():
-        pytest.skip(f"shared data not found at {SHARED_DATA}: these quality tests need ../shared/data")
-    return SHARED_DATA
+    if not VALIDATION_CSV.exists():
+        pytest.skip(f"shared data not found at {VALIDATION_CSV}: these quality tests need ../shared/data")
+    return VALIDATION_CSV
+
+
+@pytest.fixture(scope="session")
+def demo_corpus(tmp_path_factory) -> DemoCorpus:
+    """The analysed demo corpus (``tests/support/corpora.py``), built once per session.
+
+    Read it as it is (``demo_corpus.evidence()``; adding exports is fine), or
+    work on ``demo_corpus.copy(tmp_path / "data")`` to change it.
+    """
+    return build_demo_corpus(tmp_path_factory.mktemp("demo-corpus") / "data")
+
+
+@pytest.fixture(scope="session")
+def demo_corpus_7th_aggregate(demo_corpus, tmp_path_factory) -> DemoCorpus:
+    """``demo_corpus`` with every 7th contributor on aggregate consent and the rest on quote (same themes).
+
+    Derived from a copy by changing consents, not embedded and analysed
+    again; read-only like ``demo_corpus``: ``.copy(tmp_path / "data")`` to change it.
+    """
+    variant = DemoCorpus(tmp_path_factory.mktemp("demo-corpus-7th-aggregate") / "data")
+    aggregate_every(demo_corpus.copy(variant.data_dir), 7)
+    return variant
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api():
+    """A started fake Bot API server; the test fails if the bot made any bad request."""
+    server = FakeBotAPI()
+    await server.start()
+    yield server
+    await server.stop()
+    assert server.errors == [], f"the bot made bad Bot API requests: {server.errors}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def bot(api, evidence):
+    """The real bot Application polling the fake server, on the test's database and index."""
+    async with running_bot(api, evidence.settings, evidence) as application:
+        yield application

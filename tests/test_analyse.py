@@ -1,6 +1,5 @@
 """The analysis end to end on the demo corpus: themes, drivers, identity, provisional themes, curation, erasure."""
 
-import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,42 +7,16 @@ import pytest
 
 from analysis.analyse import STAGES, Analysis, ThemeSpace
 from analysis.curation import Curator
-from analysis.evidence import EvidenceBase
+from analysis.erasure import erase_contributor
 from analysis.explore import list_themes, theme_detail, theme_members, theme_quotes
 from analysis.summaries import summarise
-from corpus.settings import Settings
 from corpus.store import TestimonyDraft
 
 
-def open_copy(source, target) -> EvidenceBase:
-    shutil.copytree(source, target)
-    return EvidenceBase(Settings(data_dir=target, pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None))
-
-
-@pytest.fixture(scope="module")
-def analysed_dir(tmp_path_factory):
-    """The demo corpus imported, with every 7th contributor on aggregate consent, analysed once (seed 0)."""
-    from cli.demo import DEMO_FILE, DEMO_ORGANISATIONS, DEMO_SPEC
-    from cli.main import run_import
-    from corpus.db import make_engine, upgrade
-
-    folder = tmp_path_factory.mktemp("analysed") / "data"
-    settings = Settings(data_dir=folder, pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
-    upgrade(make_engine(settings.resolved_database_url))
-    evidence = EvidenceBase(settings)
-    for code, name in DEMO_ORGANISATIONS.items():
-        evidence.store.add_organisation(code, name)
-    run_import(evidence, DEMO_FILE, DEMO_SPEC, show_progress=False)
-    for record in evidence.store.records()[::7]:
-        evidence.store.give_consent(record.contributor_id, "aggregate", "test-v1")
-    report = Analysis(evidence, random_state=0).run()
-    assert report.testimonies == 346
-    return folder
-
-
 @pytest.fixture
-def evidence(analysed_dir, tmp_path):
-    return open_copy(analysed_dir, tmp_path / "copy")
+def evidence(demo_corpus_7th_aggregate, tmp_path):
+    """A private copy of the analysed demo corpus (seed 0), every 7th contributor on aggregate consent."""
+    return demo_corpus_7th_aggregate.copy(tmp_path / "copy")
 
 
 def test_every_testimony_is_themed_or_explicitly_unthemed(evidence):
@@ -177,7 +150,7 @@ def test_erasure_removes_theme_memberships(evidence):
     member = evidence.themes.members(list_themes(evidence)[0]["id"])[0]
     contributor = evidence.store.records([member.testimony_id])[0].contributor_id
     size_before = evidence.themes.sizes()[member.theme_id]
-    evidence.erase_contributor(contributor)
+    erase_contributor(evidence, contributor)
     assert member.testimony_id not in evidence.themes.assignments()
     assert evidence.themes.sizes()[member.theme_id] == size_before - 1
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from bot import clearing, trail
 from corpus import models
 from corpus.chatstate import BotState, ChatStateStore
-from tests.fake_bot_api import ApiError, api, bot, enrol, running_bot, share  # noqa: F401
+from tests.support.fake_bot_api import ApiError, enrol, running_bot, share
 
 e2e = pytest.mark.asyncio(loop_scope="session")
 HOUR = 3600

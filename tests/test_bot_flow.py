@@ -11,7 +11,7 @@ from corpus.chatstate import BotState
 from corpus import models
 from corpus.models import Consent, Contributor
 from corpus.themes import Assignment
-from tests.fake_bot_api import api, bot, enrol, eventually, running_bot, share, tell  # noqa: F401
+from tests.support.fake_bot_api import enrol, eventually, running_bot, share, tell
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -293,3 +293,30 @@ async def test_a_stale_button_is_answered_and_ignored(api, bot, evidence):
     answer = await person.press("why:skip")
     assert answer.get("text") == "This button is no longer active."
     assert len(rows(evidence, models.Testimony)) == 1
+
+
+async def test_the_driver_buttons_come_from_the_configured_codebook(api, tmp_path, monkeypatch):
+    """Regression: the buttons came from the bundled codebook while the analysis used LNOB_CODEBOOK_PATH."""
+    import yaml
+
+    from analysis.drivers import DEFAULT_CODEBOOK
+    from analysis.evidence import EvidenceBase
+    from corpus.db import make_engine, upgrade
+    from corpus.settings import Settings
+    from tests.support.corpora import TEST_KEY
+
+    codebook = yaml.safe_load(DEFAULT_CODEBOOK.read_text(encoding="utf-8"))
+    codebook["drivers"]["governance"]["plain"]["en"] = "Leaders who never come to our village"
+    path = tmp_path / "drivers.yaml"
+    path.write_text(yaml.safe_dump(codebook, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("LNOB_CODEBOOK_PATH", str(path))
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=TEST_KEY, _env_file=None)
+    upgrade(make_engine(settings.resolved_database_url))
+    evidence = EvidenceBase(settings)
+    person = api.user(language_code="en")
+    async with running_bot(api, settings, evidence):
+        await enrol(person)
+        await person.say("The water point broke in May and nobody came to repair it.")
+        drivers = await person.choose("why:skip")
+        assert ("Leaders who never come to our village", "driver:governance") in drivers.buttons
+    assert evidence.codebook.get("governance").plain["en"] == "Leaders who never come to our village"

@@ -14,11 +14,11 @@ from bot.links import deep_link
 from bot.messages import MESSAGE_LIMIT, cut, paginate, utf16_len
 from bot.persistence import USER_DATA, DatabasePersistence
 from bot.profile import parse_country_answer
-from corpus.chatstate import ChatStateStore, Sealer, contributions_since
+from corpus.chatstate import ChatStateStore, Sealer
 from corpus.db import downgrade, make_engine, upgrade
 from corpus.models import utcnow
 from corpus.store import CorpusStore, TestimonyDraft
-from tests.fake_bot_api import parse_html
+from tests.support.fake_bot_api import parse_html
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
 
@@ -214,13 +214,13 @@ def test_contributions_in_the_last_day_count_a_testimony_with_its_proposal_once(
     store.add_testimony(TestimonyDraft(text="Build a bridge", kind="proposal", parent_id=story.id, contributor_id=contributor.id))
     store.add_testimony(TestimonyDraft(text="Teachers never come", contributor_id=contributor.id))
     since = utcnow() - timedelta(days=1)
-    assert contributions_since(store.engine, contributor.id, since) == 2
-    assert contributions_since(store.engine, contributor.id, utcnow() + timedelta(minutes=1)) == 0
+    assert store.contributions_since(contributor.id, since) == 2
+    assert store.contributions_since(contributor.id, utcnow() + timedelta(minutes=1)) == 0
 
 
 def test_a_story_and_its_proposal_are_stored_together_and_once(evidence):
-    from bot.contributor import _store_draft
-    from bot.enrolment import Enrolment
+    from bot.contributor.enrolment import Enrolment
+    from bot.contributor.storage import store_draft as _store_draft
 
     contributor, _ = evidence.store.enrol(88, "quote", "v1", language="en")
     enrolment = Enrolment(contributor.id, "quote", "KE", None)

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from corpus import models
 from corpus.chatstate import BotState
 from corpus.store import TestimonyDraft
-from tests.fake_bot_api import api, bot, enrol, eventually, running_bot, tell  # noqa: F401
+from tests.support.fake_bot_api import enrol, eventually, running_bot, tell
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

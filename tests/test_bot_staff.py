@@ -1,9 +1,9 @@
 """Staff in chat, end to end: the real Application over HTTP against the fake Bot API, on the analysed demo corpus.
 
-The corpus is ``tests/test_exports.py``'s (the demo corpus with every third
-row under ``aggregate`` consent and a testimony holding a phone number,
-imported and analysed once per session), copied once for this module because
-the curation tests change it. Staff are made with ``corpus.staff.StaffStore``
+The corpus is the session's analysed demo corpus (``demo_corpus`` in
+tests/conftest.py: every third row under ``aggregate`` consent and a
+testimony holding a phone number), copied once for this module because the
+curation tests change it. Staff are made with ``corpus.staff.StaffStore``
 as ``lnob staff add`` does.
 """
 
@@ -21,10 +21,10 @@ import pytest_asyncio
 
 from analysis.explore import list_themes, shown_themes, theme_members
 from analysis.gaps import breakdowns, compute_gaps
-from bot.staff_commands import COMMANDS
+from bot.staff.commands import COMMANDS
 from corpus.staff import StaffStore
-from test_exports import PHONE_DIGITS, copy_corpus, file_text, phone_record
-from tests.fake_bot_api import BotMessage, FakeBotAPI, FakeUser, api, enrol, eventually, running_bot  # noqa: F401
+from tests.support.corpora import PHONE_DIGITS, file_text, phone_record
+from tests.support.fake_bot_api import BotMessage, FakeBotAPI, FakeUser, enrol, eventually, running_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -33,9 +33,9 @@ ANALYSIS_TIMEOUT = 240
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(demo_corpus, tmp_path_factory):
     """A private copy of the analysed demo corpus for this module."""
-    return copy_corpus(tmp_path_factory.mktemp("staff") / "data")
+    return demo_corpus.copy(tmp_path_factory.mktemp("staff") / "data")
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ async def test_invite_join_and_revoke(api, bot, corpus, staff_store):
 
 async def test_a_menu_goes_when_staff_are_revoked_elsewhere(api, corpus, staff_store):
     """Revoked by the CLI while the bot runs, or while it is down: the menu goes without the person writing."""
-    from bot.staff import sweep_menus
+    from bot.staff.menu import sweep_menus
 
     running, stopped = staff(api, staff_store, "writer"), staff(api, staff_store, "analyst")
     async with running_bot(api, corpus.settings, corpus) as application:
@@ -383,6 +383,22 @@ async def test_a_country_report_is_generated_with_its_sections(api, bot, corpus,
     assert all(e.params["country"] == "NP" and e.result_size > 0 for e in entries)
 
 
+async def test_the_theme_explorer_comes_as_one_html_file_and_is_audited(api, bot, corpus, staff_store):
+    writer = staff(api, staff_store, "writer")
+    assert "Making the theme explorer" in (await writer.say("/explore")).text
+    sent = await writer.next_reply(timeout=120)
+    assert sent.document["file_name"].startswith("explorer-") and sent.document["file_name"].endswith(".html")
+    page = document_bytes(api, sent).decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'id="explorer-data"' in page
+    quotable = [r for r in corpus.store.records() if r.quotable]
+    assert f"Theme explorer: {len(quotable)} quotable contribution" in sent.text
+    _check_quotes_file(corpus, page)
+    (entry,) = staff_store.audit_entries(limit=5, action="explore")
+    assert entry.result_size == len(quotable) and entry.params["export"]
+    await writer.say("/help")  # the contributor help first, then the staff commands of the role
+    assert "/explore: The theme explorer" in (await writer.next_reply()).text
+
+
 # -- curation ---------------------------------------------------------------------------------
 
 async def test_curation_survives_recluster_and_the_bot_answers_meanwhile(api, bot, corpus, staff_store):
@@ -443,7 +459,7 @@ async def test_admins_read_the_audit_log(api, bot, corpus, staff_store):
 async def test_inline_filters_are_parsed_and_a_bad_one_is_named():
     from datetime import datetime, timezone
 
-    from bot.staff_search import FilterError, parse_search
+    from bot.staff.search import FilterError, parse_search
 
     drivers = ("discrimination", "geography", "governance", "socio_economic", "shocks")
     parsed = parse_search("clinic Notes: far country:np since:2026-02 until:2026-02 theme:#3 driver:socio-economic "

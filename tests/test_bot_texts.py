@@ -7,7 +7,7 @@ import pytest
 from bot import keyboards
 from bot.profile import AGE_BANDS, GENDERS, GROUPS
 from bot.texts import Catalogue, placeholders
-from tests.fake_bot_api import CALLBACK_DATA_LIMIT, ApiError, parse_html
+from tests.support.fake_bot_api import CALLBACK_DATA_LIMIT, ApiError, parse_html
 
 LANGUAGES = ("en", "fr", "es", "sw")
 texts = Catalogue.load()

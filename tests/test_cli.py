@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
+from tests.support.command_line import run_in_process
+from tests.support.corpora import copy_data_dir
 
 LNOB = Path(sys.executable).parent / "lnob"
 DEMO_CSV = Path(__file__).resolve().parents[1] / "corpus" / "samples" / "demo_corpus.csv"
@@ -48,6 +49,13 @@ def lnob(*args: str, data_dir: Path | None = None, env: dict | None = None, time
                           cwd=data_dir.parent if data_dir and data_dir.parent.is_dir() else None)
 
 
+def lnob_in_process(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    """``lnob --data-dir DATA_DIR ARGS`` with click's runner, in the environment ``lnob`` gets (the model stays loaded)."""
+    env = {name: None for name in os.environ if name.startswith("LNOB_")} | {"LNOB_PSEUDONYM_KEY": clean_env()["LNOB_PSEUDONYM_KEY"]}
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], env=env)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
 def one_json(result) -> dict:
     """The single JSON object a ``--json`` command printed."""
     lines = result.stdout.splitlines()
@@ -76,28 +84,25 @@ def write_rows(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> dict[str, Path]:
-    """A data dir set up and filled entirely through the CLI, and an untouched copy of it."""
+    """A data dir set up and filled entirely through the CLI (in-process: the subprocess tests are below), and an
+    untouched copy of it."""
     root = tmp_path_factory.mktemp("cli")
     data_dir = root / "data"
-    assert lnob("db", "upgrade", data_dir=data_dir).returncode == 0
+    assert lnob_in_process("db", "upgrade", data_dir=data_dir).returncode == 0
     for name, code in (("Plan International", "plan"), ("CBM", "cbm")):
-        result = lnob("org", "add", name, "--code", code, "--json", data_dir=data_dir)
+        result = lnob_in_process("org", "add", name, "--code", code, "--json", data_dir=data_dir)
         assert result.returncode == 0, result.stderr
         assert one_json(result)["code"] == code
     source = write_rows(root / "rows.csv")
-    result = lnob("import", str(source), "--id-col", "id", "--kind-col", "kind", "--country-col", "country",
-                  "--language-col", "language", "--org-col", "org", "--consent", "quote", "--json", data_dir=data_dir)
+    result = lnob_in_process("import", str(source), "--id-col", "id", "--kind-col", "kind", "--country-col", "country",
+                             "--language-col", "language", "--org-col", "org", "--consent", "quote", "--json",
+                             data_dir=data_dir)
     assert result.returncode == 0, result.stderr
     report = one_json(result)
     assert (report["added"], report["indexed"], report["pending"], report["bad_rows"]) == (len(ROWS), len(ROWS), 0, [])
     copy = root / "copy"
-    shutil.copytree(data_dir, copy)
+    copy_data_dir(data_dir, copy)  # this process holds the database open
     return {"data_dir": data_dir, "copy": copy, "csv": source}
-
-
-def run_in_process(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), env={"LNOB_DATABASE_URL": None, "LNOB_CHROMA_URL": None})
-    return result.exit_code, result.output
 
 
 # -- read commands ---------------------------------------------------------------------
@@ -160,6 +165,7 @@ def test_search_json_with_filters(corpus):
     assert code == 2 and "0 is not in the range 1<=x<=200" in output
 
 
+@pytest.mark.slow  # `lnob import` and `reindex` in subprocesses that load the model
 def test_doctor_reports_a_mismatch_and_reindex_repairs_it(corpus):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -209,6 +215,7 @@ def test_doctor_reports_a_mismatch_and_reindex_repairs_it(corpus):
 # -- errors ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # one `lnob` process each
 @pytest.mark.parametrize(
     "args",
     [
@@ -227,6 +234,7 @@ def test_a_database_that_does_not_connect_is_one_line_on_stderr(args, tmp_path: 
     assert len(line) < 300
 
 
+@pytest.mark.slow  # two `lnob` processes
 def test_the_same_error_from_the_environment(tmp_path: Path):
     result = lnob("stats", env=clean_env(LNOB_DATABASE_URL=BAD_DB, LNOB_DATA_DIR=str(tmp_path)))
     assert_one_line_error(result, "cannot connect to the database")
@@ -240,6 +248,7 @@ def test_empty_query(corpus):
         assert_one_line_error(result, "the query is empty")
 
 
+@pytest.mark.slow  # three `lnob` processes
 def test_missing_and_unreadable_import_files(corpus, tmp_path: Path):
     data_dir = corpus["data_dir"]
     assert_one_line_error(lnob("import", str(tmp_path / "nope.csv"), data_dir=data_dir), "file not found", "nope.csv")
@@ -253,6 +262,7 @@ def test_missing_and_unreadable_import_files(corpus, tmp_path: Path):
     assert one_json(lnob("stats", "--json", data_dir=data_dir))["testimonies"] == len(ROWS)  # nothing changed
 
 
+@pytest.mark.slow  # two `lnob` processes
 def test_bad_rows_go_to_stderr_and_a_reimport_adds_nothing(corpus, tmp_path: Path):
     data_dir = corpus["data_dir"]
     again = lnob("import", str(corpus["csv"]), "--id-col", "id", "--kind-col", "kind", "--country-col", "country",
@@ -271,6 +281,7 @@ def test_bad_rows_go_to_stderr_and_a_reimport_adds_nothing(corpus, tmp_path: Pat
     assert "imported 0 of 2 rows from messy.csv (0 already imported, 2 refused" in result.stdout
 
 
+@pytest.mark.slow  # nine `lnob` processes
 def test_other_setup_errors_are_one_line(tmp_path: Path):
     missing = lnob("stats", data_dir=tmp_path / "fresh")
     assert_one_line_error(missing, "no evidence base at", "`lnob db upgrade`")
@@ -294,6 +305,7 @@ def test_other_setup_errors_are_one_line(tmp_path: Path):
 # -- demo ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # `lnob demo` twice in a subprocess: import, embed and analyse the demo corpus
 def test_demo_twice_is_idempotent_and_keeps_to_its_own_data_dir(tmp_path: Path):
     demo_dir = tmp_path / "demo"
     real = tmp_path / "real"

@@ -259,12 +259,8 @@ def check_random_table(rng: random.Random) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    from test_exports import report_corpus
-
-    from analysis.evidence import EvidenceBase
-
-    return EvidenceBase(report_corpus().settings())
+def corpus(demo_corpus):
+    return demo_corpus.evidence()
 
 
 def test_the_theme_breakdowns_staff_see_give_nothing_away(corpus):
@@ -392,16 +388,15 @@ def assert_table_safe(labels, free, row_totals, column_totals, grand) -> None:
         assert high.status == 3 or -high.fun - low.fun >= 1 - 1e-9, f"{u} = {low.fun} can be worked out"
 
 
-def test_lnob_themes_never_prints_a_small_theme_as_numbers(tmp_path):
+def test_lnob_themes_never_prints_a_small_theme_as_numbers(demo_corpus, tmp_path):
     """A theme of 3 people was printed "3 3"; now "<5", and another theme's size is hidden with it."""
     import json
 
     import numpy as np
 
-    from test_cli import run_in_process
-    from test_exports import copy_corpus
+    from tests.support.command_line import run_in_process
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     parent = evidence.themes.themes()[0]
     members = evidence.store.records([m.testimony_id for m in evidence.themes.members(parent.id)])
     three = []

@@ -193,6 +193,7 @@ def test_scores_are_shares_in_codebook_order(scorer: DriverScorer, embedder):
     assert scorer.score(np.zeros((0, scorer.prototypes_.shape[1]), dtype=np.float32)).shape == (0, 5)
 
 
+@pytest.mark.slow  # the whole codebook through the embedding model a second time
 def test_fit_embeds_each_phrase_once(codebook: Codebook, embedder):
     n_phrases = sum(len(ps) for d in codebook.drivers for s in d.subdrivers for ps in s.phrases.values())
     before = embedder.encoded_count
@@ -263,6 +264,7 @@ def test_agreement_counts_rows_with_a_self_signified_driver():
         agreement([["shocks"]], [])
 
 
+@pytest.mark.slow  # the embedding model over the whole demo corpus
 def test_accuracy_on_the_demo_corpus(scorer: DriverScorer, embedder, demo_rows):
     """Measured with the multilingual default 0.73 on all (chance 0.20): en 0.72, es 0.81, fr 0.79, sw 0.63.
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.erasure import erase, give_consent
 from corpus.chatstate import ChatStateStore
 from corpus.settings import Settings
 from corpus.store import TestimonyRecord
-from test_exports import copy_corpus, file_text
-from test_store import draft
+from tests.support.corpora import draft, file_text
 
 RARE = "ramkumari"  # one contributor's own word, in their every testimony
 
@@ -39,7 +39,7 @@ def shown_text(path: Path) -> str:
 # -- theme labels and keywords, exports, reports -----------------------------------------------
 
 
-def test_an_erased_contributors_word_leaves_every_label_keyword_export_title_file_and_report(tmp_path):
+def test_an_erased_contributors_word_leaves_every_label_keyword_export_title_file_and_report(demo_corpus, tmp_path):
     """A contributor's rare word that labelled a theme (an older analysis made such labels), a theme that is
     gone since, and a staff label; exports of the theme over other people's quotes, a report, and an older
     export already removed. After the erasure the word is nowhere: not in a label, a keyword, a title, a file
@@ -47,11 +47,11 @@ def test_an_erased_contributors_word_leaves_every_label_keyword_export_title_fil
     from analysis.explore import theme_quotes
     from analysis.reports import generate_report, registry_of, write_quotes
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     themes = evidence.themes
     labelled, staff_named, retired = themes.themes()[:3]
     person = evidence.store.get_or_create_contributor("partner-17", "import", organisation="cbm")
-    evidence.give_consent(person.id, "quote", "v1")
+    give_consent(evidence, person.id, "quote", "v1")
     texts = [f"{RARE.title()} and her goats lost the field when the river flooded the village",
              f"Since the flood {RARE.title()} sleeps at the school with the other families",
              f"{RARE.title()} asks who will rebuild the bridge the water took"]
@@ -81,7 +81,7 @@ def test_an_erased_contributors_word_leaves_every_label_keyword_export_title_fil
     assert RARE in registry.absolute(registry.get(report.export_id)).read_text().lower()
     assert all(RARE in e.path for e in exports)
 
-    erased = evidence.erase(contributor_id=person.id)
+    erased = erase(evidence, contributor_id=person.id)
 
     assert set(erased.testimonies) == {t.id for t in mine}
     assert {labelled.id, retired.id, staff_named.id} <= set(erased.themes_relabelled)
@@ -106,12 +106,12 @@ def test_an_erased_contributors_word_leaves_every_label_keyword_export_title_fil
     assert RARE.encode() not in database_bytes(evidence.settings).lower()
 
 
-def test_analysis_keywords_and_labels_rest_on_small_cell_contributors(tmp_path):
+def test_analysis_keywords_and_labels_rest_on_small_cell_contributors(demo_corpus, tmp_path):
     """Every keyword and label word of an analysis is used by at least LNOB_SMALL_CELL contributors of its theme."""
     from analysis.drivers import Codebook
     from analysis.text import TextProcessor
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     codebook = Codebook.load(evidence.settings.codebook_path)
     small = evidence.settings.small_cell
     records = {r.id: r for r in evidence.store.records()}
@@ -149,14 +149,14 @@ def test_erase_contributor_clears_the_persons_bot_state_on_postgresql(postgres_u
     upgrade(make_engine(postgres_url))
     evidence = EvidenceBase(settings)
     check_bot_state_is_cleared(evidence, settings)
-    assert evidence.erase(testimony_ids=[]).journal.complete  # nothing to wipe: PostgreSQL's files are not ours
+    assert erase(evidence, testimony_ids=[]).journal.complete  # nothing to wipe: PostgreSQL's files are not ours
     evidence.store.engine.dispose()
 
 
 def check_bot_state_is_cleared(evidence, migrated_settings):
     store = evidence.store
     person = store.get_or_create_contributor(777001)  # a Telegram contributor
-    evidence.give_consent(person.id, "quote", "v1")
+    give_consent(evidence, person.id, "quote", "v1")
     evidence.ingest(draft("The water point has been broken since March.", contributor_id=person.id), index_now=False)
     states = ChatStateStore(store.engine, migrated_settings.resolved_pseudonym_key)
     states.apply([
@@ -167,7 +167,7 @@ def check_bot_state_is_cleared(evidence, migrated_settings):
         ("staff_menu", "a" * 64, {"chat": 5, "role": "admin"}),
     ])
 
-    report = evidence.erase(contributor_id=person.id)
+    report = erase(evidence, contributor_id=person.id)
 
     assert report.bot_state_rows == 2 and report.contributor
     assert states.load("user_data") == {"777002": {"consented": True}}
@@ -188,7 +188,7 @@ def hold_a_reader(settings: Settings) -> sqlite3.Connection:
 
 def stored_secret(evidence, text: str):
     person = evidence.store.get_or_create_contributor(881001)
-    evidence.give_consent(person.id, "quote", "v1")
+    give_consent(evidence, person.id, "quote", "v1")
     evidence.ingest(draft(text, contributor_id=person.id), index_now=False)
     with evidence.store.engine.connect() as connection:  # the text in the main file, as after any checkpoint
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -206,7 +206,7 @@ def test_erasure_waits_for_a_reader_then_the_bytes_are_gone(evidence, migrated_s
 
     timer = threading.Timer(1.0, leave)
     timer.start()
-    report = evidence.erase(contributor_id=person.id)
+    report = erase(evidence, contributor_id=person.id)
     timer.join()
 
     assert report.journal.complete and report.journal.retried and report.to_dict()["wipe_attempts"] > 1
@@ -225,7 +225,7 @@ def test_an_erasure_a_reader_outlasts_says_so_and_the_next_wipe_finishes_it(tmp_
     person = stored_secret(evidence, "Zerubabel the landlord took our deposit and the village chief laughed.")
     reader = hold_a_reader(settings)
 
-    report = evidence.erase(contributor_id=person.id)
+    report = erase(evidence, contributor_id=person.id)
 
     assert not report.journal.complete and report.journal.attempts > 1
     assert report.to_dict()["database_wiped"] is False

@@ -105,6 +105,7 @@ def lnob(*args: str, data_dir: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.slow  # imports, embeds and analyses half the demo corpus
 def test_evaluate_clusters_with_languages_and_assignments(demo_subset: Path, tmp_path: Path):
     assignments = tmp_path / "themes.csv"
     output = lnob("evaluate", "clusters", str(demo_subset), "--text-col", "text", "--label-col", "driver",
@@ -137,6 +138,7 @@ def test_evaluate_clusters_with_languages_and_assignments(demo_subset: Path, tmp
     assert "language nmi" in text and "one language" in text
 
 
+@pytest.mark.slow  # imports and embeds half the demo corpus
 def test_evaluate_retrieval_with_queries_in_other_languages(demo_subset: Path, tmp_path: Path):
     queries = tmp_path / "queries.csv"
     queries.write_text(

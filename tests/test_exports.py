@@ -1,118 +1,30 @@
 """Quote exports and the export registry: consent re-checked, redacted text only, provenance, erasure.
 
-The demo corpus (with every third row under ``aggregate`` consent and a
-testimony holding a phone number) is imported and analysed once per test
-session by ``report_corpus()``; ``tests/test_reports.py`` shares it. Tests that
-change the corpus work on a copy (``corpus_copy``).
+On the session's analysed demo corpus (``demo_corpus`` in tests/conftest.py:
+every third row under ``aggregate`` consent and a testimony holding a phone
+number). Tests that change the corpus work on a copy (``corpus_copy``).
 """
 
 from __future__ import annotations
 
-import atexit
 import csv
-import dataclasses
-import shutil
-import tempfile
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from corpus.settings import Settings
-
-PHONE_TEXT = (
-    "The nurse said to call her on +254 712 345 678 when my son is sick, but the clinic is three hours "
-    "away on foot and there is no ambulance for our village."
-)
-PHONE_DIGITS = ("712 345 678", "712345678", "5555 1234")
-PHONE_ROW_ID = "test-phone-0001"
-
-
-@dataclass(frozen=True)
-class ReportCorpus:
-    """Where the shared, analysed demo corpus lies and what a test needs to know about it."""
-
-    data_dir: Path
-    phone_source_ref: str = PHONE_ROW_ID
-
-    def settings(self, data_dir: Path | None = None) -> Settings:
-        return Settings(data_dir=data_dir or self.data_dir, pseudonym_key="test-key-0123456789abcdef0123456789", _env_file=None)
-
-
-@lru_cache(maxsize=1)
-def report_corpus() -> ReportCorpus:
-    """Import the demo corpus (every third row aggregate-only, plus a phone number) and analyse it, once."""
-    from analysis.analyse import Analysis
-    from analysis.evidence import EvidenceBase
-    from cli.demo import DEMO_FILE, DEMO_ORGANISATIONS, DEMO_SPEC
-    from cli.main import run_import
-    from corpus.db import make_engine, upgrade
-
-    root = Path(tempfile.mkdtemp(prefix="lnob-reports-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    with DEMO_FILE.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    fields = list(rows[0]) + ["consent"]
-    for i, row in enumerate(rows):
-        has_phone = any(c.isdigit() for c in row["text"]) and "@" in row["text"]
-        row["consent"] = "aggregate" if i % 3 == 1 and not has_phone else "quote"
-    rows.append({**rows[0], "id": PHONE_ROW_ID, "kind": "testimony", "text": PHONE_TEXT, "language": "en",
-                 "country": "KE", "region": "Turkana", "organisation": "cbm", "groups": "rural_or_remote",
-                 "driver": "geography", "created_at": "2026-04-02T09:00:00Z", "consent": "quote"})
-    source = root / "demo_with_consent.csv"
-    with source.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-
-    corpus = ReportCorpus(data_dir=root / "data")
-    settings = corpus.settings()
-    upgrade(make_engine(settings.resolved_database_url))
-    evidence = EvidenceBase(settings)
-    for code, name in DEMO_ORGANISATIONS.items():
-        evidence.store.add_organisation(code, name)
-    report = run_import(evidence, source, dataclasses.replace(DEMO_SPEC, consent_col="consent"), show_progress=False)
-    assert report["added"] == len(rows) and not report["bad_rows"], report
-    Analysis(evidence, random_state=0).run()
-    with evidence.store.engine.connect() as connection:  # everything in the main file, so copies are whole
-        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    return corpus
-
-
-def copy_corpus(target: Path):
-    """An evidence base on a private copy of the shared corpus, with no exports yet."""
-    from sqlmodel import Session, delete
-
-    from analysis.evidence import EvidenceBase
-    from corpus.exports import ExportFile
-
-    source = report_corpus()
-    shutil.copytree(source.data_dir, target, ignore=shutil.ignore_patterns("exports"))
-    evidence = EvidenceBase(source.settings(target))
-    with Session(evidence.store.engine) as session:  # the shared corpus's exports are not this copy's
-        session.exec(delete(ExportFile))
-        session.commit()
-    return evidence
+from tests.support.corpora import PHONE_DIGITS, file_text, phone_record
 
 
 @pytest.fixture(scope="module")
-def corpus():
+def corpus(demo_corpus):
     """The shared analysed demo corpus (read-only for tests: they may add exports, not change testimonies)."""
-    from analysis.evidence import EvidenceBase
-
-    return EvidenceBase(report_corpus().settings())
+    return demo_corpus.evidence()
 
 
 @pytest.fixture
-def corpus_copy(tmp_path: Path):
+def corpus_copy(demo_corpus, tmp_path: Path):
     """A private copy of the corpus for tests that erase or curate."""
-    return copy_corpus(tmp_path / "data")
-
-
-def phone_record(evidence):
-    return next(r for r in evidence.store.records() if PHONE_TEXT[:30] in r.text or "[PHONE] when my son" in r.text)
+    return demo_corpus.copy(tmp_path / "data")
 
 
 def aggregate_texts(evidence) -> list[str]:
@@ -293,6 +205,7 @@ def test_hidden_quotes_are_never_exported(corpus_copy):
 
 
 def test_erasing_a_contributor_removes_and_rewrites_the_exports_that_quoted_them(corpus_copy):
+    from analysis.erasure import erase_contributor
     from analysis.explore import theme_quotes
     from analysis.reports import erase_exports_for, registry_of, write_quotes
 
@@ -302,7 +215,7 @@ def test_erasing_a_contributor_removes_and_rewrites_the_exports_that_quoted_them
     path, export = write_quotes(corpus_copy, quotes, "csv", title="t", kind="theme-quotes", params={"theme_id": theme_id})
     other_path, other = write_quotes(corpus_copy, quotes[1:], "md", title="others", kind="theme-quotes")
 
-    removed_ids = corpus_copy.erase_contributor(erased.contributor_id)  # calls erase_exports_for itself
+    removed_ids = erase_contributor(corpus_copy, erased.contributor_id)  # calls erase_exports_for itself
 
     assert not path.exists() and other_path.exists()
     registry = registry_of(corpus_copy)
@@ -317,19 +230,8 @@ def test_erasing_a_contributor_removes_and_rewrites_the_exports_that_quoted_them
 
 
 def test_csv_cells_never_run_as_formulas():
-    from analysis.reports import _csv_safe
+    from analysis.reports.quotefiles import _csv_safe
 
     assert _csv_safe("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
     assert _csv_safe("-2 degrees") == "'-2 degrees"
     assert _csv_safe("We walk two hours") == "We walk two hours"
-
-
-def file_text(path: Path) -> str:
-    """The text of a CSV, Markdown or DOCX export."""
-    if path.suffix == ".docx":
-        import docx
-
-        document = docx.Document(str(path))
-        cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
-        return "\n".join([p.text for p in document.paragraphs] + cells)
-    return path.read_text(encoding="utf-8-sig")

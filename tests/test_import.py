@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analysis.evidence import EvidenceBase
-from cli.main import run_import
+from analysis.ingest import run_import
 from corpus.errors import ImportFileError, NotFound
 from corpus.importer import ImportSpec, commit_plan, plan_import
 from corpus.models import ConsentLevel

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from analysis.evidence import EvidenceBase
-from cli.main import cli, run_import
+from analysis.ingest import run_import
+from cli.main import cli
 from corpus.db import make_engine, upgrade
 from corpus.errors import ImportFileError
 from corpus.importer import ImportSpec, plan_import

@@ -7,8 +7,6 @@ gets; the accuracy floor on the labelled disaster-response messages.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from pathlib import Path
 
@@ -31,8 +29,7 @@ from corpus.redaction import NAME, Redactor
 from corpus.settings import Settings
 from corpus.store import CorpusStore, TestimonyDraft
 from corpus.validation import clean_text
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.disaster_response import mixed_language_messages
 
 SENTENCES = {
     "en": "The road to the clinic was washed away, so mothers walk three hours to give birth.",
@@ -256,19 +253,9 @@ def test_the_migration_keeps_the_old_language_as_the_declared_one(settings: Sett
 # -- accuracy on labelled data ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def bench_language():
-    """bench/bench_language.py, which owns the choice of the mixed-language messages."""
-    spec = importlib.util.spec_from_file_location("bench_language", REPO / "bench" / "bench_language.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.shared_data
-def test_english_messages_and_their_originals_are_told_apart(shared_data: Path, bench_language, detector):
-    messages = bench_language.mixed_language_messages(shared_data)
+def test_english_messages_and_their_originals_are_told_apart(shared_data: Path, detector):
+    messages = mixed_language_messages(shared_data)  # the messages bench/bench_language.py measures too
     assert len(messages) == 953  # the set ../shared/tools/mixed-language-set writes to originals.csv
     english = [detector.detect(m.message).code == "en" for m in messages]
     originals = [detector.detect(m.original).code for m in messages]

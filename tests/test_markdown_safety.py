@@ -106,13 +106,11 @@ def test_a_quote_export_written_to_markdown_stays_text(evidence) -> None:
 
 
 @pytest.fixture
-def hostile_corpus(tmp_path: Path):
+def hostile_corpus(demo_corpus, tmp_path: Path):
     """A copy of the analysed corpus whose quotable texts and first theme's label carry hostile Markdown."""
-    from test_exports import copy_corpus
-
     from analysis.explore import list_themes
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     with evidence.store.engine.begin() as connection:
         connection.execute(sql("UPDATE testimony SET redacted_text = redacted_text || :tail"),
                            {"tail": " [click for aid](javascript:alert(1)) ![p](//evil.example/p.png) <b>x</b>"})

@@ -70,6 +70,7 @@ def test_upgrade_downgrade_upgrade(database_url: str):
     engine.dispose()
 
 
+@pytest.mark.slow  # two `lnob` processes
 def test_cli_db_upgrade(tmp_path: Path):
     data_dir = tmp_path / "data"
     env = clean_env(tmp_path, LNOB_PSEUDONYM_KEY="test-key-0123456789abcdef0123456789")

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-FINE_LABELS = (
-    "medical_help medical_products search_and_rescue security military water food shelter clothing money "
-    "missing_people refugees death transport buildings electricity tools hospitals shops aid_centers floods "
-    "storm fire earthquake cold"
-).split()
+from tests.support.disaster_response import load_labelled_set
+
+pytestmark = pytest.mark.slow  # `lnob evaluate` in a subprocess on thousands of messages
+
 QUERIES = Path(__file__).parent / "data" / "disaster_queries.csv"
 LNOB = [sys.executable, "-m", "cli.main"]
 
@@ -33,13 +32,8 @@ def lnob_json(*args: str) -> dict:
 @pytest.fixture
 def single_label_file(shared_data, tmp_path) -> Path:
     """The single-label subset of the validation split with its one category as `label`."""
-    with open(shared_data, encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    subset = []
-    for row in rows:
-        labels = [c for c in FINE_LABELS if row[c] == "1"]
-        if len(labels) == 1:
-            subset.append((row["message"], labels[0]))
+    data = load_labelled_set(shared_data, view="single")
+    subset = list(zip(data.texts, data.labels.tolist()))
     path = tmp_path / "single_label.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -24,7 +24,6 @@ from bot.texts import Catalogue
 from corpus.models import ConsentLevel
 from corpus.redaction import NAME, PLACE, Redactor, ner_languages
 from corpus.store import CorpusStore, TestimonyDraft
-from tests.fake_bot_api import api  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 KENYA = "We were evicted from Kibera and now sleep at the stage in Nyalenda. My uncle walked to Ziwa Turkana for water."
@@ -158,7 +157,7 @@ def test_the_report_method_note_says_where_names_and_places_stay(evidence):
 @pytest.mark.asyncio(loop_scope="session")
 async def test_stats_in_the_bot_name_the_languages_whose_names_and_places_stay(api, evidence):
     from corpus.staff import StaffStore
-    from tests.fake_bot_api import running_bot
+    from tests.support.fake_bot_api import running_bot
 
     evidence.store.add_organisation("plan", "Plan International")
     add(evidence, "The clinic in our village closed and the nurse left for the city.", "en")

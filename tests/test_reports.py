@@ -1,6 +1,6 @@
 """Country and global reports: sections, charts, small cells, consent, redaction, registry, erasure, CLI.
 
-Shares the analysed demo corpus of ``tests/test_exports.py`` (built once per session).
+On the session's analysed demo corpus (``demo_corpus`` in tests/conftest.py, built once per session).
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from test_exports import PHONE_DIGITS, copy_corpus, file_text, phone_record, report_corpus
+from tests.support.corpora import PHONE_DIGITS, file_text, phone_record
 
 SECTIONS = ["Method", "Summary", "Charts", "Discrimination", "Geography", "Governance", "Socio-economic status",
             "Shocks and fragility", "Gaps"]
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    from analysis.evidence import EvidenceBase
-
-    return EvidenceBase(report_corpus().settings())
+def corpus(demo_corpus):
+    return demo_corpus.evidence()
 
 
 @pytest.fixture(scope="module")
@@ -200,17 +198,18 @@ def test_global_docx_report_builds_on_the_demo_corpus(corpus):
     assert result.path.exists() and result.quotes > 0
 
 
-def test_erasure_removes_the_report_and_rebuilds_it_without_the_quote(tmp_path):
+def test_erasure_removes_the_report_and_rebuilds_it_without_the_quote(demo_corpus, tmp_path):
+    from analysis.erasure import erase_contributor
     from analysis.reports import erase_exports_for, generate_report, registry_of
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     older = generate_report(evidence, "NP", "md")
     report = generate_report(evidence, "NP", "md")
     quoted = evidence.store.records(report.testimony_ids)[0]
     assert quoted.id in older.testimony_ids
     untouched = generate_report(evidence, "GT", "docx")
 
-    removed_ids = evidence.erase_contributor(quoted.contributor_id)  # calls erase_exports_for itself
+    removed_ids = erase_contributor(evidence, quoted.contributor_id)  # calls erase_exports_for itself
     assert quoted.id in removed_ids
     assert erase_exports_for(evidence, removed_ids) == []  # nothing is left to remove
 
@@ -230,15 +229,16 @@ def test_erasure_removes_the_report_and_rebuilds_it_without_the_quote(tmp_path):
     assert [e.id for e in registry.list(kind="report") if e.params["country"] == "NP"] == [new.id]
 
 
-def test_a_withdrawn_quote_consent_rebuilds_the_report_still_counting_the_contribution(tmp_path):
+def test_a_withdrawn_quote_consent_rebuilds_the_report_still_counting_the_contribution(demo_corpus, tmp_path):
+    from analysis.erasure import give_consent
     from analysis.reports import generate_report, registry_of
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     report = generate_report(evidence, "NP", "md")
     quoted = evidence.store.records(report.testimony_ids)[0]
     before = report.path.read_text()
 
-    evidence.give_consent(quoted.contributor_id, "aggregate", "v2")  # counted, never quoted from now on
+    give_consent(evidence, quoted.contributor_id, "aggregate", "v2")  # counted, never quoted from now on
 
     registry = registry_of(evidence)
     new = registry.get(registry.get(report.export_id).replaced_by)
@@ -257,10 +257,10 @@ def summary_counts(markdown: str) -> dict[str, str]:
     return {c[1].strip(): c[2].strip() for c in cells}
 
 
-def test_erasure_excludes_ids_even_before_the_store_forgets_them(tmp_path):
+def test_erasure_excludes_ids_even_before_the_store_forgets_them(demo_corpus, tmp_path):
     from analysis.reports import erase_exports_for, generate_report, registry_of
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     report = generate_report(evidence, None, "md")
     target = report.testimony_ids[0]
     erase_exports_for(evidence, [target])  # called first, erasure of the rows afterwards
@@ -273,16 +273,13 @@ def test_erasure_excludes_ids_even_before_the_store_forgets_them(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def lnob():
+def lnob(demo_corpus):
     """Run ``lnob`` in-process against the shared corpus; returns (exit code, stdout)."""
     from click.testing import CliRunner
 
-    from cli.main import cli, open_evidence, settings_of
-    from cli.reports import register
+    from cli.main import cli
 
-    if "report" not in cli.commands:  # until cli/main.py registers the report commands itself
-        register(cli, settings_of, open_evidence)
-    settings = report_corpus().settings()
+    settings = demo_corpus.settings()
     base = ["--data-dir", str(settings.data_dir), "--database-url", settings.resolved_database_url]
     runner = CliRunner()
 
@@ -336,13 +333,13 @@ def test_charts_from_the_evidence(corpus):
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and pixels.shape[0] > 200
 
 
-def test_docx_survives_a_staff_label_with_a_control_character(tmp_path):
+def test_docx_survives_a_staff_label_with_a_control_character(demo_corpus, tmp_path):
     import docx
 
     from analysis.explore import list_themes
     from analysis.reports import generate_report
 
-    evidence = copy_corpus(tmp_path / "data")
+    evidence = demo_corpus.copy(tmp_path / "data")
     theme_id = list_themes(evidence)[0]["id"]
     evidence.themes.rename(theme_id, "Water\x01 and wells")
     result = generate_report(evidence, None, "docx")
@@ -354,7 +351,7 @@ def test_docx_survives_a_staff_label_with_a_control_character(tmp_path):
 
 
 def test_each_theme_section_shows_its_languages_and_the_single_language_flag(corpus, reports):
-    from analysis.languages import theme_languages
+    from analysis.explore import theme_languages
 
     languages = theme_languages(corpus)
     content = reports[(None, "md")].path.read_text()

@@ -54,7 +54,7 @@ def test_a_date_that_is_no_day_month_or_year_is_refused(value: str) -> None:
 
 
 def test_the_bot_reads_dates_and_countries_as_the_cli_does() -> None:
-    from bot.staff_search import FilterError, parse_search
+    from bot.staff.search import FilterError, parse_search
 
     where = parse_search("water since:2026 until:2026-03", DRIVERS).where
     assert (where.since, where.until) == (utc(2026, 1, 1), utc(2026, 3, 31))

@@ -15,27 +15,23 @@ import pytest
 import sqlalchemy as sa
 
 from analysis.embeddings import Embedder
+from analysis.erasure import erase_contributor, erase_testimonies, give_consent
 from analysis.evidence import EvidenceBase
 from analysis.index import VectorIndex, chroma_where, matches
 from analysis.search import SearchFilter, semantic_search
-from conftest import free_port
 from corpus.db import make_engine, upgrade
 from corpus.errors import InvalidText
 from corpus.models import Consent, ConsentLevel, Contributor, Embedding, IndexStatus
 from corpus.settings import Settings
-from corpus.store import CorpusStore, TestimonyDraft, TestimonyFilter
+from corpus.store import CorpusStore, TestimonyFilter
 from corpus.textkey import text_hash
+from tests.support.corpora import draft
+from tests.support.loopback import free_port
 
 PHONE_TEXT = "The clinic is 40 km away and nobody answers. Call me on +254 712 345 678 or mail amina@example.org."
 CLINIC = "The nearest clinic is three hours away by boat, so sick children wait until morning."
 BRIBE = "The clerk asked for a bribe before he would register my daughter's birth."
 FLOOD = "The flood took our crops and the house; we sleep in the school with our goats."
-
-
-def draft(text: str, **fields) -> TestimonyDraft:
-    fields.setdefault("consent_level", ConsentLevel.quote)
-    fields.setdefault("language", "en")
-    return TestimonyDraft(text=text, **fields)
 
 
 def file_bytes(folder: Path) -> bytes:
@@ -156,8 +152,8 @@ def test_consent_levels_decide_what_can_be_quoted(evidence: EvidenceBase):
     store = evidence.store
     quoted = store.get_or_create_contributor(1001)
     counted = store.get_or_create_contributor(1002)
-    evidence.give_consent(quoted.id, "quote", "v1")
-    evidence.give_consent(counted.id, "aggregate", "v1")
+    give_consent(evidence, quoted.id, "quote", "v1")
+    give_consent(evidence, counted.id, "aggregate", "v1")
     a = evidence.ingest(draft(CLINIC, contributor_id=quoted.id, consent_level="quote"))
     b = evidence.ingest(draft(CLINIC + " Twice this year.", contributor_id=counted.id, consent_level="aggregate"))
 
@@ -167,7 +163,7 @@ def test_consent_levels_decide_what_can_be_quoted(evidence: EvidenceBase):
     assert store.count_testimonies(TestimonyFilter(consent_level="aggregate")) == 1  # but counted
 
     # The quoting contributor narrows consent: the earlier consent is withdrawn, kept, and applied.
-    evidence.give_consent(quoted.id, "aggregate", "v2")
+    give_consent(evidence, quoted.id, "aggregate", "v2")
     with store.session() as session:
         history = session.exec(sa.select(Consent).where(Consent.contributor_id == quoted.id)).scalars().all()
     assert len(history) == 2
@@ -178,7 +174,7 @@ def test_consent_levels_decide_what_can_be_quoted(evidence: EvidenceBase):
     assert {h.metadata["consent"] for h in evidence.index.query(evidence.query_vector("clinic"), 5)} == {"aggregate"}
 
     # ... and widens it again.
-    evidence.give_consent(counted.id, "quote", "v2")
+    give_consent(evidence, counted.id, "quote", "v2")
     assert [r.id for r in semantic_search(evidence, "clinic far away", 5)] == [b.id]
 
 
@@ -297,8 +293,8 @@ def test_erase_contributor_removes_every_copy(evidence: EvidenceBase, migrated_s
     store = evidence.store
     leaving = store.get_or_create_contributor(5001, country="np")
     staying = store.get_or_create_contributor(5002, country="np")
-    evidence.give_consent(leaving.id, "quote", "v1")
-    evidence.give_consent(staying.id, "quote", "v1")
+    give_consent(evidence, leaving.id, "quote", "v1")
+    give_consent(evidence, staying.id, "quote", "v1")
     secret = "Ramkumari's goat shed in Dhadhing ward nine flooded again"
     story = evidence.ingest(draft(secret, contributor_id=leaving.id))
     proposal = evidence.ingest(draft("Build the embankment before the monsoon.", kind="proposal",
@@ -311,7 +307,7 @@ def test_erase_contributor_removes_every_copy(evidence: EvidenceBase, migrated_s
     story_vector = store.cached_embeddings({story.text_hash}, model)[story.text_hash].tobytes()
     assert evidence.index.residue() == 0
 
-    removed = evidence.erase_contributor(leaving.id)
+    removed = erase_contributor(evidence, leaving.id)
 
     assert set(removed) == {story.id, proposal.id, shared.id}
     assert store.all_ids() == {other.id}
@@ -348,7 +344,7 @@ def test_erase_testimonies_takes_linked_proposals(evidence: EvidenceBase):
     story = evidence.ingest(draft(CLINIC))
     proposal = evidence.ingest(draft("Send a boat ambulance at night.", kind="proposal", parent_id=story.id))
     keep = evidence.ingest(draft(BRIBE))
-    assert set(evidence.erase_testimonies([story.id])) == {story.id, proposal.id}
+    assert set(erase_testimonies(evidence, [story.id])) == {story.id, proposal.id}
     assert evidence.store.all_ids() == evidence.index.ids() == {keep.id}
 
 
@@ -486,7 +482,7 @@ def ingest_and_search(evidence: EvidenceBase) -> None:
     store = evidence.store
     store.add_organisation("plan-np", "Plan Nepal")
     person = store.get_or_create_contributor(77001, organisation="plan-np", country="NP", groups=["dalit", "woman"])
-    evidence.give_consent(person.id, "quote", "v1")
+    give_consent(evidence, person.id, "quote", "v1")
     clinic = evidence.ingest(draft(CLINIC, contributor_id=person.id, country="NP", self_drivers=["geography"]))
     bribe = evidence.ingest(draft(BRIBE, contributor_id=person.id, country="NP", kind="proposal"))
     flood = evidence.ingest(draft(FLOOD, country="KE", organisation="plan-np"))
@@ -506,7 +502,7 @@ def ingest_and_search(evidence: EvidenceBase) -> None:
 
     assert evidence.reindex().indexed == 3
     assert evidence.doctor()["ok"]
-    assert set(evidence.erase_contributor(person.id)) == {clinic.id, bribe.id}
+    assert set(erase_contributor(evidence, person.id)) == {clinic.id, bribe.id}
     assert store.all_ids() == evidence.index.ids() == {flood.id}
 
 

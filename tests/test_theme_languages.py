@@ -1,7 +1,7 @@
 """The languages of each theme and the single-language flag in ``lnob analyse``, ``themes``, ``theme`` and ``quotes``.
 
-Runs the CLI in-process on the analysed demo corpus of ``tests/test_exports.py``
-(English, French, Spanish and Swahili; built once per session).
+Runs the CLI in-process on the session's analysed demo corpus (``demo_corpus`` in tests/conftest.py;
+English, French, Spanish and Swahili; built once per session).
 """
 
 from __future__ import annotations
@@ -12,19 +12,15 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from test_exports import copy_corpus, report_corpus
-
 
 @pytest.fixture(scope="module")
-def corpus():
-    from analysis.evidence import EvidenceBase
-
-    return EvidenceBase(report_corpus().settings())
+def corpus(demo_corpus):
+    return demo_corpus.evidence()
 
 
 @pytest.fixture(scope="module")
 def languages(corpus):
-    from analysis.languages import theme_languages
+    from analysis.explore import theme_languages
 
     return theme_languages(corpus)
 
@@ -100,8 +96,8 @@ def test_one_theme_shows_its_languages_the_flag_and_each_quote_in_its_language(c
         assert language_label(quote["language"]) in quotes
 
 
-def test_analyse_reports_the_languages_of_each_theme(tmp_path):
-    evidence = copy_corpus(tmp_path / "data")
+def test_analyse_reports_the_languages_of_each_theme(demo_corpus, tmp_path):
+    evidence = demo_corpus.copy(tmp_path / "data")
     payload = json.loads(invoke(evidence.settings, "analyse", "--json").splitlines()[-1])
     assert payload["themes"] > 0
     languages = payload["languages"]

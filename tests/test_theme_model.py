@@ -2,23 +2,19 @@
 
 Synthetic tests use well-separated Gaussian blobs on the unit sphere. The
 ``shared_data`` test checks the quality floors on the real disaster-response
-single-label subset (see bench/bench_themes.py) and is skipped when the
-shared data set is absent.
+single-label subset (tests/support/disaster_response.py; bench/bench_themes.py
+measures the same) and is skipped when the shared data set is absent.
 """
 
 from __future__ import annotations
-
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from analysis.themes import ThemeModel
+from tests.support.disaster_response import VALIDATION_CSV, cached_embeddings, load_labelled_set
 
-REPO = Path(__file__).resolve().parents[1]
 DIM = 64
 N_BLOBS = 5
 PER_BLOB = 60
@@ -145,32 +141,16 @@ def test_predict_before_fit_is_an_error():
 
 
 @pytest.fixture(scope="module")
-def disaster_csv() -> Path:
-    """The shared disaster-response validation split, or a skip when this checkout has no shared data."""
-    path = REPO.parent / "shared" / "data" / "disaster-response" / "validation.csv"
-    if not path.exists():
-        pytest.skip(f"shared data set not found at {path}: the real-data quality floors are not checked")
-    return path
-
-
-@pytest.fixture(scope="module")
-def bench_module():
-    """bench/bench_themes.py, which owns the definition of the single-label subset."""
-    spec = importlib.util.spec_from_file_location("bench_themes", REPO / "bench" / "bench_themes.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def single_label_subset(disaster_csv, bench_module, tmp_path_factory):
+def single_label_subset(tmp_path_factory):
     """Texts, reference labels and embeddings of the single-label subset (embedded once, cached in a tmp folder)."""
-    data = bench_module.load_labelled_set(disaster_csv, view="single")
-    embeddings = bench_module.cached_embeddings(data.texts, tmp_path_factory.getbasetemp().parent / "lnob-embeddings")
+    if not VALIDATION_CSV.exists():
+        pytest.skip(f"shared data set not found at {VALIDATION_CSV}: the real-data quality floors are not checked")
+    data = load_labelled_set(VALIDATION_CSV, view="single")  # the subset bench/bench_themes.py measures too
+    embeddings = cached_embeddings(data.texts, tmp_path_factory.getbasetemp().parent / "lnob-embeddings")
     return data.texts, data.labels, embeddings
 
 
+@pytest.mark.slow  # a quality floor on the shared data, three seeds
 @pytest.mark.shared_data
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -241,3 +221,11 @@ def test_min_samples_is_shared_among_the_balanced_languages():
     assert model._default_min_samples(6) == 2 and model._default_min_samples(40) == 5
     model.balanced_languages_ = {"en": 0.5, "ht": 0.5}
     assert model._default_min_samples(5) == 3 and model._default_min_samples(3) == 2
+
+
+def test_a_multilingual_corpus_takes_its_own_minimum_theme_share():
+    model = ThemeModel()
+    model.balanced_languages_ = {}
+    assert model._resolve_min_cluster_size(346) == 6 and model._resolve_min_cluster_size(154) == 5
+    model.balanced_languages_ = {"en": 0.55, "es": 0.15, "fr": 0.15, "sw": 0.15}
+    assert model._resolve_min_cluster_size(346) == 9 and model._resolve_min_cluster_size(154) == 5

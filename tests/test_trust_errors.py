@@ -18,11 +18,11 @@ from click.testing import CliRunner
 from sqlalchemy.exc import IntegrityError
 
 from cli.main import cli
-from conftest import free_port
 from corpus.db import describe_error, make_engine, upgrade
 from corpus.importer import ImportSpec, commit_plan, plan_import
 from corpus.settings import Settings
 from corpus.store import CorpusStore, TestimonyDraft
+from tests.support.loopback import free_port
 
 LNOB = Path(sys.executable).parent / "lnob"
 KEY = "trust-errors-test-key-0123456789abcdef"
@@ -96,6 +96,7 @@ def test_a_database_error_in_a_command_is_one_line(migrated_settings: Settings):
     assert line == "error: database error (OperationalError: no such table: organisation)"
 
 
+@pytest.mark.slow  # three `lnob` processes, two of them embedding
 def test_two_imports_of_one_file_at_once_both_succeed_and_print_no_text(tmp_path: Path):
     data_dir = tmp_path / "data"
     for args in (("db", "upgrade"), ("org", "add", "Plan", "--code", "plan")):
@@ -174,6 +175,7 @@ def start_bot(data_dir: Path, api_url: str) -> subprocess.Popen:
                             env=env(TELEGRAM_BOT_TOKEN=token, LNOB_TELEGRAM_API_URL=api_url))
 
 
+@pytest.mark.slow  # `lnob bot` in a subprocess, retrying for seconds
 def test_the_bot_waits_for_an_unreachable_bot_api_with_one_line_per_try(migrated_settings: Settings):
     port = free_port()  # nothing listens there
     bot = start_bot(migrated_settings.data_dir, f"http://127.0.0.1:{port}/bot")
@@ -198,10 +200,11 @@ def test_the_bot_waits_for_an_unreachable_bot_api_with_one_line_per_try(migrated
     assert 3 <= len(lines) <= 6
 
 
+@pytest.mark.slow  # `lnob bot` in a subprocess
 def test_the_bot_starts_polling_once_the_bot_api_comes_up(migrated_settings: Settings):
     import asyncio
 
-    from fake_bot_api import FakeBotAPI
+    from tests.support.fake_bot_api import FakeBotAPI
 
     port, api, loop = free_port(), FakeBotAPI(), asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
@@ -240,6 +243,7 @@ class Unauthorized(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # `lnob bot` in a subprocess
 def test_a_token_the_bot_api_refuses_is_one_line(migrated_settings: Settings):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unauthorized)
     threading.Thread(target=server.serve_forever, daemon=True).start()

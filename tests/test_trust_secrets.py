@@ -65,6 +65,7 @@ def _read_key(data_dir: str, barrier, results) -> None:
         results.put(repr(exc))
 
 
+@pytest.mark.slow  # 100 trials of two forked processes
 def test_two_processes_on_a_fresh_data_dir_agree_on_one_whole_key(tmp_path: Path):
     # Before: the key file was created empty, then written; the other process could read it in between
     # (an empty key: pseudonyms anyone can reverse) or write its own key over it (two keys).
@@ -177,6 +178,7 @@ def test_the_python_api_makes_the_data_dir_database_key_and_exports_private(tmp_
     engine.dispose()
 
 
+@pytest.mark.slow  # `lnob import` and `export` in subprocesses that load the models
 def test_the_cli_creates_every_file_private_and_doctor_names_those_that_are_not(tmp_path: Path):
     data_dir = tmp_path / "data"
     rows = tmp_path / "rows.csv"

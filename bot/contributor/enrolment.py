@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from corpus.chatstate import contributions_since
 from corpus.models import ConsentLevel, utcnow
 from corpus.store import CorpusStore
 
+from analysis.erasure import give_consent
+
+from bot.context import BotContext
 from bot.notice import notice_version
 from bot.persistence import CONSENTED
-from bot.services import services
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,28 @@ class Enrolment:
     region: str | None
 
 
-async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Enrolment | None:
+async def find(update: Update, context: BotContext) -> Enrolment | None:
     """The enrolment of the person behind ``update``, or None when they have not consented."""
-    enrolment = await asyncio.to_thread(_find, services(context).store, update.effective_user.id)
-    if enrolment is None:
-        context.user_data.pop(CONSENTED, None)
-    else:
-        context.user_data[CONSENTED] = True
+    enrolment = await asyncio.to_thread(_find, context.services.store, update.effective_user.id)
+    _mark_consent(context, enrolment)
     return enrolment
+
+
+async def find_contributing(update: Update, context: BotContext) -> tuple[Enrolment | None, bool]:
+    """The person's enrolment (None: not consented) and whether they already stored the most contributions
+    allowed in 24 hours (``LNOB_FLOOD_CONTRIBUTIONS_PER_DAY``), in one trip to the corpus."""
+    svc = context.services
+
+    def read() -> tuple[Enrolment | None, bool]:
+        enrolment = _find(svc.store, update.effective_user.id)
+        if enrolment is None:
+            return None, False
+        count = svc.store.contributions_since(enrolment.contributor_id, utcnow() - timedelta(days=1))
+        return enrolment, count >= svc.bot_settings.flood_contributions_per_day
+
+    enrolment, over_limit = await asyncio.to_thread(read)
+    _mark_consent(context, enrolment)
+    return enrolment, over_limit
 
 
 def _find(store: CorpusStore, external_id: int) -> Enrolment | None:
@@ -54,11 +68,16 @@ def _find(store: CorpusStore, external_id: int) -> Enrolment | None:
     return Enrolment(contributor.id, ConsentLevel(consent.level).value, contributor.country, contributor.region)
 
 
-async def enrol(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, level: str, language: str, organisation_id: int | None
-) -> Enrolment:
+def _mark_consent(context: BotContext, enrolment: Enrolment | None) -> None:
+    if enrolment is None:
+        context.user_data.pop(CONSENTED, None)
+    else:
+        context.user_data[CONSENTED] = True
+
+
+async def enrol(update: Update, context: BotContext, level: str, language: str, organisation_id: int | None) -> Enrolment:
     """Create the contributor (attributed to the deep link's organisation) and record their consent."""
-    svc = services(context)
+    svc = context.services
     version = notice_version(svc, language)
 
     def work() -> Enrolment:
@@ -72,20 +91,12 @@ async def enrol(
     return enrolment
 
 
-async def change_consent(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment, level: str, language: str) -> None:
+async def change_consent(context: BotContext, enrolment: Enrolment, level: str, language: str) -> None:
     """Record a new consent level for an existing contributor (applies to what they shared too),
     to the notice as shown in ``language``.
 
     Through the evidence base, so the vector index metadata follows and any
     export that quoted them is rebuilt when they no longer allow quotes.
     """
-    svc = services(context)
-    await svc.write(svc.evidence.give_consent, enrolment.contributor_id, level, notice_version(svc, language))
-
-
-async def over_daily_limit(context: ContextTypes.DEFAULT_TYPE, enrolment: Enrolment) -> bool:
-    """Whether this contributor already stored the most contributions allowed in 24 hours."""
-    svc = services(context)
-    since = utcnow() - timedelta(days=1)
-    count = await asyncio.to_thread(contributions_since, svc.store.engine, enrolment.contributor_id, since)
-    return count >= svc.bot_settings.flood_contributions_per_day
+    svc = context.services
+    await svc.write(give_consent, svc.evidence, enrolment.contributor_id, level, notice_version(svc, language))

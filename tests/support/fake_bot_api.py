@@ -857,26 +857,7 @@ async def running_bot(api: FakeBotAPI, settings, evidence=None, **bot_settings) 
         yield application
 
 
-# -- fixtures and steps for the contributor bot's end-to-end tests -------------------------
-
-import pytest_asyncio  # noqa: E402
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def api():
-    """A started fake Bot API server; the test fails if the bot made any bad request."""
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-    assert server.errors == [], f"the bot made bad Bot API requests: {server.errors}"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def bot(api, evidence):
-    """The real bot Application polling the fake server, on the test's database and index."""
-    async with running_bot(api, evidence.settings, evidence) as application:
-        yield application
+# -- steps for the contributor bot's end-to-end tests (the ``api`` and ``bot`` fixtures are in tests/conftest.py)
 
 
 async def enrol(person: FakeUser, level: str = "quote") -> BotMessage:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from analysis.evidence import EvidenceBase
 from analysis.counting import Breakdown, Cell, cell_of, protect
@@ -29,17 +28,17 @@ from analysis.explore import (
     theme_row,
     unthemed_count,
 )
-from analysis.gaps import breakdowns, compute_gaps, count_of
+from analysis.gaps import breakdowns, compute_gaps, count_by, count_of
 from analysis.quotes import Quote
 from analysis.reports import QUOTE_CANDIDATES
-from analysis.search import Catalogue as SearchCatalogue
+from analysis.search import TestimonyTable
 from corpus.errors import NotFound
 from corpus.redaction import ner_languages
 
+from bot.context import BotContext
 from bot.messages import language_of, reply
-from bot.services import services
-from bot.staff import audit, staff_services
-from bot.staff_views import (
+from bot.staff.base import audit, staff_services
+from bot.staff.views import (
     buttons,
     cells,
     driver_keys,
@@ -67,7 +66,7 @@ class ThemeCard:
     quotes: list[Quote]
 
 
-def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalogue: SearchCatalogue | None = None) -> ThemeCard:
+def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalogue: TestimonyTable | None = None) -> ThemeCard:
     """The content of ``/theme ID``: one read of the members, shared by the breakdowns and the quotes.
 
     Membership is always read fresh from the theme store. With ``catalogue``
@@ -105,20 +104,20 @@ def theme_card(evidence: EvidenceBase, theme_id: int, n_quotes: int = 3, catalog
 
 # -- /themes ------------------------------------------------------------------------------
 
-async def show_themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_themes(update: Update, context: BotContext) -> None:
     """``/themes``: the first page of themes, with buttons to page and to open one."""
-    rows = await asyncio.to_thread(shown_themes, services(context).evidence)
+    rows = await asyncio.to_thread(shown_themes, context.services.evidence)
     page_text, keyboard = _themes_page(update, context, rows, 0)
     await audit(context, "themes", {"page": 1}, len(rows))
     await reply(update, context, page_text, keyboard)
 
 
-async def themes_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def themes_page_pressed(update: Update, context: BotContext) -> None:
     """A page button under ``/themes`` (data ``s:tp:N``): the same message shows page N."""
     query = update.callback_query
     await query.answer()
     page = int(query.data.rsplit(":", 1)[1])
-    rows = await asyncio.to_thread(shown_themes, services(context).evidence)
+    rows = await asyncio.to_thread(shown_themes, context.services.evidence)
     page_text, keyboard = _themes_page(update, context, rows, page)
     try:
         await query.edit_message_text(page_text, reply_markup=keyboard)
@@ -128,7 +127,7 @@ async def themes_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE
     await audit(context, "themes", {"page": page + 1}, len(rows))
 
 
-def _themes_page(update: Update, context, rows: list[dict], page: int) -> tuple[Html, InlineKeyboardMarkup | None]:
+def _themes_page(update: Update, context: BotContext, rows: list[dict], page: int) -> tuple[Html, InlineKeyboardMarkup | None]:
     lang = language_of(update, context)
     if not rows:
         return text(update, context, "themes_none"), None
@@ -154,7 +153,7 @@ def _themes_page(update: Update, context, rows: list[dict], page: int) -> tuple[
 
 # -- /theme ID ----------------------------------------------------------------------------
 
-async def show_theme(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_theme(update: Update, context: BotContext) -> None:
     """``/theme ID``: keywords, drivers, breakdowns with small cells, three quotes, and buttons."""
     theme_id = theme_id_arg(context.args[0] if context.args else None)
     if theme_id is None:
@@ -163,14 +162,14 @@ async def show_theme(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _send_theme(update, context, theme_id)
 
 
-async def theme_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def theme_pressed(update: Update, context: BotContext) -> None:
     """A theme button under ``/themes`` (data ``s:t:ID``)."""
     await update.callback_query.answer()
     await _send_theme(update, context, int(update.callback_query.data.rsplit(":", 1)[1]))
 
 
-async def _send_theme(update: Update, context, theme_id: int) -> None:
-    evidence, searcher = services(context).evidence, staff_services(context).searcher
+async def _send_theme(update: Update, context: BotContext, theme_id: int) -> None:
+    evidence, searcher = context.services.evidence, staff_services(context).searcher
     catalogue = searcher._catalogue if searcher is not None else None
     try:
         card = await asyncio.to_thread(theme_card, evidence, theme_id, catalogue=catalogue)
@@ -181,7 +180,7 @@ async def _send_theme(update: Update, context, theme_id: int) -> None:
     await reply(update, context, render_theme(update, context, card), _theme_buttons(update, context, theme_id))
 
 
-def render_theme(update: Update, context, card: ThemeCard) -> Html:
+def render_theme(update: Update, context: BotContext, card: ThemeCard) -> Html:
     lang, small, row = language_of(update, context), small_cell(context), card.row
     parts = [text(update, context, "theme_title", id=row["id"], label=row["label"])]
     if row["status"] != "active":
@@ -203,16 +202,16 @@ def render_theme(update: Update, context, card: ThemeCard) -> Html:
     return Html("\n".join(parts[:1] + [""] + parts[1:]))
 
 
-def _value_names(update: Update, context, field_name: str) -> dict[str, str]:
+def _value_names(update: Update, context: BotContext, field_name: str) -> dict[str, str]:
     """Labels of profile answers (groups, genders, age bands) in the staff member's language."""
     prefix = {"gender": "gender_", "age_band": "age_", "group": "group_"}.get(field_name)
     if prefix is None:
         return {}
-    table = services(context).texts.texts.get(language_of(update, context), {})
+    table = context.services.texts.texts.get(language_of(update, context), {})
     return {key[len(prefix):]: value for key, value in table.items() if key.startswith(prefix)}
 
 
-def _theme_buttons(update: Update, context, theme_id: int) -> InlineKeyboardMarkup:
+def _theme_buttons(update: Update, context: BotContext, theme_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         buttons(
             [
@@ -226,7 +225,7 @@ def _theme_buttons(update: Update, context, theme_id: int) -> InlineKeyboardMark
 
 # -- /quotes ID ---------------------------------------------------------------------------
 
-async def show_quotes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_quotes(update: Update, context: BotContext) -> None:
     """``/quotes ID``: up to ten representative quotes of a theme (pinned first)."""
     theme_id = theme_id_arg(context.args[0] if context.args else None)
     if theme_id is None:
@@ -235,14 +234,14 @@ async def show_quotes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _send_quotes(update, context, theme_id)
 
 
-async def more_quotes_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def more_quotes_pressed(update: Update, context: BotContext) -> None:
     """The "more quotes" button of ``/theme`` (data ``s:q:ID``)."""
     await update.callback_query.answer()
     await _send_quotes(update, context, int(update.callback_query.data.rsplit(":", 1)[1]))
 
 
-async def _send_quotes(update: Update, context, theme_id: int) -> None:
-    evidence = services(context).evidence
+async def _send_quotes(update: Update, context: BotContext, theme_id: int) -> None:
+    evidence = context.services.evidence
     try:
         quotes = await asyncio.to_thread(theme_quotes, evidence, theme_id, n=MORE_QUOTES)
     except NotFound:
@@ -256,9 +255,9 @@ async def _send_quotes(update: Update, context, theme_id: int) -> None:
 
 # -- /drivers -----------------------------------------------------------------------------
 
-async def show_drivers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_drivers(update: Update, context: BotContext) -> None:
     """``/drivers``: the five drivers, each with its themes, their sizes, and one quote."""
-    evidence, lang = services(context).evidence, language_of(update, context)
+    evidence, lang = context.services.evidence, language_of(update, context)
 
     def gather():
         rows = list_themes(evidence)
@@ -285,15 +284,13 @@ async def show_drivers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 # -- /stats -------------------------------------------------------------------------------
 
-async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_stats(update: Update, context: BotContext) -> None:
     """``/stats``: contributions, contributors, kinds, consent, countries, languages, partners, the last analysis."""
-    evidence, small = services(context).evidence, small_cell(context)
+    evidence, small = context.services.evidence, small_cell(context)
 
     def gather():
         gaps = compute_gaps(evidence)
         records = evidence.store.records()
-        from analysis.gaps import count_by
-
         languages = count_by(records, lambda r: r.language)
         stored = sorted({r.language for r in records if r.language})
         unredacted = [lang for lang, pipeline in ner_languages(stored, evidence.store.redactor).items() if pipeline is None]
@@ -323,13 +320,13 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 # -- /gaps --------------------------------------------------------------------------------
 
-async def show_gaps(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_gaps(update: Update, context: BotContext) -> None:
     """``/gaps [COUNTRY]``: counts by country (or region), driver and group; thin and empty cells; partners."""
     country = context.args[0].upper() if context.args else None
     if country and (len(country) != 2 or not country.isalpha()):
         await reply(update, context, text(update, context, "usage_gaps"))
         return
-    evidence, lang, small = services(context).evidence, language_of(update, context), small_cell(context)
+    evidence, lang, small = context.services.evidence, language_of(update, context), small_cell(context)
     gaps = await asyncio.to_thread(compute_gaps, evidence, country)
     drivers = {k: driver_name(context, lang, k) for k in gaps.by_driver}
     groups = _value_names(update, context, "group")

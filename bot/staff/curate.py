@@ -14,27 +14,26 @@ import logging
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from analysis.analyse import STAGES, Analysis, AnalysisReport
 from corpus.errors import CorpusError
 
+from bot.context import BotContext
 from bot.messages import reply
-from bot.services import services
-from bot.staff import audit, member, staff_services
-from bot.staff_views import rest_of_message, short, text, theme_id_arg
+from bot.staff.base import audit, member, staff_services
+from bot.staff.views import rest_of_message, short, text, theme_id_arg
 
 log = logging.getLogger(__name__)
 
 
-async def _refuse_while_reclustering(update: Update, context) -> bool:
+async def _refuse_while_reclustering(update: Update, context: BotContext) -> bool:
     if staff_services(context).reclustering:
         await reply(update, context, text(update, context, "recluster_running"))
         return True
     return False
 
 
-async def _curate(update: Update, context, action: str, params: dict, work, done_key: str, done) -> None:
+async def _curate(update: Update, context: BotContext, action: str, params: dict, work, done_key: str, done) -> None:
     """Run one curation on a thread, tell the outcome, audit it and refresh search."""
     if await _refuse_while_reclustering(update, context):
         return
@@ -49,7 +48,7 @@ async def _curate(update: Update, context, action: str, params: dict, work, done
     staff_services(context).refresh_searcher()
 
 
-async def rename(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def rename(update: Update, context: BotContext) -> None:
     """``/rename ID new label``: a staff label that re-analysis keeps."""
     parts = rest_of_message(update).split(maxsplit=1)
     theme_id = theme_id_arg(parts[0]) if parts else None
@@ -59,11 +58,11 @@ async def rename(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     label = parts[1]
     curator = staff_services(context).curator
     await _curate(update, context, "curate.rename", {"theme": theme_id, "label": label},
-                  lambda: curator.rename(theme_id, label, member(context).pseudonym), "rename_done",
+                  lambda: curator.rename(theme_id, label), "rename_done",
                   lambda _: {"id": theme_id, "label": label})
 
 
-async def merge(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def merge(update: Update, context: BotContext) -> None:
     """``/merge A B``: theme B is folded into theme A, now and after every re-analysis."""
     ids = [theme_id_arg(a) for a in (context.args or [])]
     if len(ids) != 2 or None in ids:
@@ -76,7 +75,7 @@ async def merge(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                   lambda r: {"target": target, "other": other, "moved": r["moved"]})
 
 
-async def split(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def split(update: Update, context: BotContext) -> None:
     """``/split ID``: the theme in two; the larger part keeps the id."""
     theme_id = theme_id_arg(context.args[0]) if context.args else None
     if theme_id is None:
@@ -88,7 +87,7 @@ async def split(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                   lambda r: {"id": theme_id, "new": r["new_theme"], "kept": r["kept"], "moved": r["moved"]})
 
 
-async def pin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pin(update: Update, context: BotContext) -> None:
     """``/pin ID QUOTE``: the quote (its short id) is always shown first for the theme."""
     args = context.args or []
     theme_id = theme_id_arg(args[0]) if args else None
@@ -101,7 +100,7 @@ async def pin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                   lambda testimony_id: {"quote": short(testimony_id), "id": theme_id})
 
 
-async def hide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def hide(update: Update, context: BotContext) -> None:
     """``/hide QUOTE reason``: never quoted again (it still counts)."""
     parts = rest_of_message(update).split(maxsplit=1)
     if len(parts) < 2:
@@ -124,7 +123,7 @@ async def hide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 # -- /recluster -----------------------------------------------------------------------------
 
-async def recluster(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def recluster(update: Update, context: BotContext) -> None:
     """``/recluster``: re-analyse in the background; a progress message follows it; the changes at the end."""
     staff = staff_services(context)
     if staff.reclustering:
@@ -135,9 +134,9 @@ async def recluster(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     staff.analysis = context.application.create_task(_run_analysis(update, context, progress), update=update)
 
 
-async def _run_analysis(update: Update, context, progress: Message) -> None:
+async def _run_analysis(update: Update, context: BotContext, progress: Message) -> None:
     loop = asyncio.get_running_loop()
-    evidence, staff = services(context).evidence, staff_services(context)
+    evidence, staff = context.services.evidence, staff_services(context)
     shown = {"text": None}
     in_order = asyncio.Lock()
     pending = []
@@ -171,7 +170,7 @@ async def _run_analysis(update: Update, context, progress: Message) -> None:
     staff.refresh_searcher()
 
 
-def _change_report(update: Update, context, report: AnalysisReport) -> str:
+def _change_report(update: Update, context: BotContext, report: AnalysisReport) -> str:
     changes = report.changes or {}
     ids = lambda items: ", ".join(f"#{i}" for i in items) or "—"  # noqa: E731
     merged = "; ".join(f"{ids(m['from'])} → #{m['into']}" for m in changes.get("merged", [])) or "—"

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from corpus.errors import InvalidText
 from corpus.validation import parse_country, parse_date_bound
@@ -26,10 +25,10 @@ from analysis.evidence import EvidenceBase
 from analysis.gaps import GROUPS
 from analysis.search import SearchFilter, Searcher, SearchResult
 
+from bot.context import BotContext
 from bot.messages import reply
-from bot.services import services
-from bot.staff import audit, member, staff_services
-from bot.staff_views import buttons, driver_keys, quote_block, rest_of_message, text
+from bot.staff.base import audit, member, staff_services
+from bot.staff.views import buttons, driver_keys, quote_block, rest_of_message, text
 from bot.texts import Html
 
 RESULTS = 8
@@ -143,10 +142,10 @@ def organisation_codes(evidence: EvidenceBase) -> set[str]:
     return {o.code for o in evidence.store.organisations()}
 
 
-async def parse_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE, source: str,
+async def parse_or_explain(update: Update, context: BotContext, source: str,
                            allow_format: bool = False) -> ParsedSearch | None:
     """The parsed search, or None after telling the staff member what is wrong with it."""
-    evidence = services(context).evidence
+    evidence = context.services.evidence
     organisations = await asyncio.to_thread(organisation_codes, evidence)
     try:
         parsed = parse_search(source, driver_keys(context), organisations, allow_format=allow_format)
@@ -161,14 +160,14 @@ async def parse_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE, s
     return parsed
 
 
-async def search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def search(update: Update, context: BotContext) -> None:
     """``/search TEXT [filters]``: the best consented, redacted quotes, with an export button."""
     parsed = await parse_or_explain(update, context, rest_of_message(update))
     if parsed is None:
         return
     staff = staff_services(context)
     searcher = await staff.current_searcher()
-    results = await asyncio.to_thread(find_quotes, searcher, services(context).evidence, parsed)
+    results = await asyncio.to_thread(find_quotes, searcher, context.services.evidence, parsed)
     staff.last_search[member(context).pseudonym] = (parsed.query, parsed.where)
     await audit(context, "search", parsed.params(), len(results))
     if not results:

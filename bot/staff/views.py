@@ -1,54 +1,46 @@
 """How staff replies are written: texts in the staff member's language, counts under the small-cell rule,
-quotes with their provenance, driver names from the codebook. Everything from the corpus is escaped.
+quotes with their provenance, driver names from the evidence base's codebook. Everything from the corpus
+is escaped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 
 from telegram import InlineKeyboardButton, Update
-from telegram.ext import ContextTypes
 
 from analysis.counting import WITHHELD_TEXT, Breakdown, Cell, Count, protect
-from analysis.drivers import Codebook
 
+from bot.context import BotContext
 from bot.messages import language_of
-from bot.services import services
 from bot.texts import Html, escape
 
 QUOTE_CHARS = 700  # a quote longer than this is cut in chat (exports carry the whole text)
 CELLS_SHOWN = 12
 
 
-def text(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values) -> Html:
+def text(update: Update, context: BotContext, key: str, **values) -> Html:
     """The catalogue text ``key`` in the staff member's language."""
-    return services(context).texts(language_of(update, context), key, **values)
+    return context.services.texts(language_of(update, context), key, **values)
 
 
-@lru_cache(maxsize=4)
-def codebook(path: str | None = None) -> Codebook:
-    return Codebook.load(path)
-
-
-def driver_name(context: ContextTypes.DEFAULT_TYPE, lang: str, key: str | None) -> str:
+def driver_name(context: BotContext, lang: str, key: str | None) -> str:
     """A driver's name in ``lang`` (plain text): the codebook's, else the key itself."""
     if not key:
         return "—"
-    path = services(context).settings.codebook_path
     try:
-        return codebook(str(path) if path else None).get(key).name(lang)
+        return context.services.evidence.codebook.get(key).name(lang)
     except KeyError:
         return key
 
 
-def driver_keys(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, ...]:
-    path = services(context).settings.codebook_path
-    return codebook(str(path) if path else None).keys
+def driver_keys(context: BotContext) -> tuple[str, ...]:
+    """The codebook's driver keys, in codebook order."""
+    return context.services.evidence.codebook.keys
 
 
-def small_cell(context: ContextTypes.DEFAULT_TYPE) -> int:
-    return services(context).evidence.settings.small_cell
+def small_cell(context: BotContext) -> int:
+    return context.services.evidence.settings.small_cell
 
 
 def cells(counts: Breakdown | Mapping[str, Count], small: int, names: Mapping[str, str] | None = None,

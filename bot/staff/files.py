@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from pathlib import Path
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from analysis.explore import theme_quotes
+from analysis.reports.explorer import write_explorer
 from analysis.reports import (
     EXPORT_FORMATS,
     REPORT_FORMATS,
@@ -30,11 +31,11 @@ from analysis.reports import (
 )
 from corpus.errors import CorpusError, NotFound
 
+from bot.context import BotContext
 from bot.messages import cut, reply
-from bot.services import services
-from bot.staff import audit, member, staff_services
-from bot.staff_search import ParsedSearch, find_quotes, parse_or_explain
-from bot.staff_views import buttons, rest_of_message, text, theme_id_arg
+from bot.staff.base import audit, member, staff_services
+from bot.staff.search import ParsedSearch, find_quotes, parse_or_explain
+from bot.staff.views import buttons, rest_of_message, text, theme_id_arg
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,11 @@ CAPTION_CHARS = 1000
 
 # -- charts ---------------------------------------------------------------------------------
 
-async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chart(update: Update, context: BotContext) -> None:
     """``/chart themes [COUNTRY]``, ``/chart drivers [COUNTRY]``, ``/chart theme ID``: a PNG image."""
     args = [a for a in (context.args or [])]
     kind = args[0].lower() if args else "themes"
-    evidence = services(context).evidence
+    evidence = context.services.evidence
     country = args[1].upper() if len(args) > 1 and kind in ("themes", "drivers") else None
     if country is not None and (len(country) != 2 or not country.isalpha()):
         await reply(update, context, text(update, context, "usage_chart"))
@@ -69,15 +70,15 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _send_photo(update, context, png, text(update, context, f"chart_{kind}", scope=country or "—"))
 
 
-async def chart_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chart_pressed(update: Update, context: BotContext) -> None:
     """The chart button of ``/theme`` (data ``s:c:ID``): the theme by month."""
     await update.callback_query.answer()
     await send_theme_chart(update, context, int(update.callback_query.data.rsplit(":", 1)[1]))
 
 
-async def send_theme_chart(update: Update, context, theme_id: int) -> None:
+async def send_theme_chart(update: Update, context: BotContext, theme_id: int) -> None:
     try:
-        png = await asyncio.to_thread(theme_month_chart, services(context).evidence, theme_id)
+        png = await asyncio.to_thread(theme_month_chart, context.services.evidence, theme_id)
     except NotFound:
         await reply(update, context, text(update, context, "theme_not_found", id=theme_id))
         return
@@ -85,13 +86,13 @@ async def send_theme_chart(update: Update, context, theme_id: int) -> None:
     await _send_photo(update, context, png, text(update, context, "chart_theme", id=theme_id))
 
 
-async def _send_photo(update: Update, context, png: bytes, caption: str) -> None:
+async def _send_photo(update: Update, context: BotContext, png: bytes, caption: str) -> None:
     await context.bot.send_photo(update.effective_chat.id, photo=io.BytesIO(png), caption=cut(caption, CAPTION_CHARS)[0])
 
 
 # -- exports --------------------------------------------------------------------------------
 
-async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export(update: Update, context: BotContext) -> None:
     """``/export ID [csv|md|docx]`` (a theme's quotes) or ``/export search TEXT [filters] [format:docx]``."""
     args = context.args or []
     if args and args[0].lower() == "search":
@@ -108,7 +109,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _export_theme(update, context, theme_id, fmt)
 
 
-async def export_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export_pressed(update: Update, context: BotContext) -> None:
     """The export button of ``/theme`` (data ``s:x:ID``): which format?"""
     await update.callback_query.answer()
     theme_id = int(update.callback_query.data.rsplit(":", 1)[1])
@@ -116,14 +117,14 @@ async def export_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply(update, context, text(update, context, "export_choose", id=theme_id), keyboard)
 
 
-async def export_format_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export_format_pressed(update: Update, context: BotContext) -> None:
     """A format button (data ``s:xf:ID:FORMAT``)."""
     await update.callback_query.answer()
     _, _, theme_id, fmt = update.callback_query.data.split(":")
     await _export_theme(update, context, int(theme_id), fmt)
 
 
-async def export_search_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export_search_pressed(update: Update, context: BotContext) -> None:
     """The export buttons under ``/search`` results (data ``s:xs:FORMAT``): the staff member's last search."""
     await update.callback_query.answer()
     last = staff_services(context).last_search.get(member(context).pseudonym)
@@ -134,8 +135,8 @@ async def export_search_pressed(update: Update, context: ContextTypes.DEFAULT_TY
     await _export_search(update, context, ParsedSearch(query, where), update.callback_query.data.rsplit(":", 1)[1])
 
 
-async def _export_theme(update: Update, context, theme_id: int, fmt: str) -> None:
-    evidence, staff = services(context).evidence, member(context)
+async def _export_theme(update: Update, context: BotContext, theme_id: int, fmt: str) -> None:
+    evidence, staff = context.services.evidence, member(context)
 
     def write():
         theme = evidence.themes.theme(theme_id)
@@ -153,8 +154,8 @@ async def _export_theme(update: Update, context, theme_id: int, fmt: str) -> Non
     await _send_file(update, context, path, text(update, context, "export_done", count=count, format=fmt.upper()))
 
 
-async def _export_search(update: Update, context, parsed: ParsedSearch, fmt: str) -> None:
-    evidence, staff = services(context).evidence, member(context)
+async def _export_search(update: Update, context: BotContext, parsed: ParsedSearch, fmt: str) -> None:
+    evidence, staff = context.services.evidence, member(context)
     searcher = await staff_services(context).current_searcher()
 
     def write():
@@ -168,19 +169,19 @@ async def _export_search(update: Update, context, parsed: ParsedSearch, fmt: str
     await _send_file(update, context, path, text(update, context, "export_done", count=count, format=fmt.upper()))
 
 
-async def _send_file(update: Update, context, path: Path, caption: str) -> None:
+async def _send_file(update: Update, context: BotContext, path: Path, caption: str) -> None:
     with path.open("rb") as handle:
         await _send_document(update, context, path.name, handle, caption)
 
 
-async def _send_document(update: Update, context, filename: str, document, caption: str) -> None:
+async def _send_document(update: Update, context: BotContext, filename: str, document, caption: str) -> None:
     await context.bot.send_document(update.effective_chat.id, document=document, filename=filename,
                                     caption=cut(caption, CAPTION_CHARS)[0])
 
 
 # -- reports --------------------------------------------------------------------------------
 
-async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report(update: Update, context: BotContext) -> None:
     """``/report COUNTRY|global [docx|md|html]``: written in the background, then sent as a document.
 
     DOCX and HTML hold their charts; Markdown comes as a zip of the report and its chart images.
@@ -197,8 +198,8 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     context.application.create_task(_write_report(update, context, country, fmt), update=update)
 
 
-async def _write_report(update: Update, context, country: str | None, fmt: str) -> None:
-    evidence, staff = services(context).evidence, member(context)
+async def _write_report(update: Update, context: BotContext, country: str | None, fmt: str) -> None:
+    evidence, staff = context.services.evidence, member(context)
     try:
         result = await asyncio.to_thread(generate_report, evidence, country, fmt,
                                          created_by=f"staff:{staff.pseudonym[:12]}")
@@ -210,3 +211,27 @@ async def _write_report(update: Update, context, country: str | None, fmt: str) 
     await audit(context, "report", {"country": country, "format": fmt, "export": result.export_id}, result.quotes)
     name, content = await asyncio.to_thread(report_package, result)
     await _send_document(update, context, name, io.BytesIO(content), caption)
+
+
+# -- the theme explorer ---------------------------------------------------------------------
+
+async def explore_file(update: Update, context: BotContext) -> None:
+    """``/explore``: the offline theme explorer (one HTML file), made in the background and sent as a document."""
+    await reply(update, context, text(update, context, "explore_started"))
+    context.application.create_task(_write_explorer(update, context), update=update)
+
+
+async def _write_explorer(update: Update, context: BotContext) -> None:
+    evidence, staff = context.services.evidence, member(context)
+    started = time.perf_counter()
+    try:
+        path, export = await asyncio.to_thread(write_explorer, evidence, created_by=f"staff:{staff.pseudonym[:12]}")
+    except CorpusError as exc:
+        await reply(update, context, text(update, context, "explore_failed", reason=str(exc)))
+        return
+    points = len(export.testimony_ids or [])
+    await audit(context, "explore", {"export": export.id}, points)
+    caption = text(update, context, "explore_done", points=points, seconds=round(time.perf_counter() - started, 1))
+    content = await asyncio.to_thread(path.read_bytes)
+    await _send_document(update, context, path.name, io.BytesIO(content), caption)
+

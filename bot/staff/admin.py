@@ -10,25 +10,25 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from corpus.errors import NotFound
 from corpus.staff import ROLES, StaffError
 
-from bot import commands
+from bot.commands import show_help
+from bot.context import BotContext
 from bot.messages import reply
-from bot.services import services
-from bot.staff import audit, drop_menu, ensure_menu, member, menu_commands, staff_services
-from bot.staff_views import text
+from bot.staff.base import audit, member, staff_services
+from bot.staff.menu import drop_menu, ensure_menu
+from bot.staff.views import text
 from bot.texts import Html, escape
 
 INVITE_HOURS = 72
 AUDIT_SHOWN = 20
 
 
-async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def join(update: Update, context: BotContext) -> None:
     """``/join CODE``: redeem a one-time invite; the person becomes staff with the invite's role."""
-    staff, svc = staff_services(context), services(context)
+    staff, svc = staff_services(context), context.services
     code = context.args[0]
     try:
         found = await svc.write(staff.store.redeem, code, update.effective_user.id)
@@ -46,7 +46,7 @@ def _organisation_code(staff, organisation_id: int) -> str:
     return next((o.code for o in staff.services.store.organisations() if o.id == organisation_id), "?")
 
 
-async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def invite(update: Update, context: BotContext) -> None:
     """``/invite ROLE [ORG]``: a one-time code valid for three days (the admin's organisation by default)."""
     args = context.args or []
     role = args[0].lower() if args else ""
@@ -56,7 +56,7 @@ async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     staff, admin = staff_services(context), member(context)
     organisation = args[1].lower() if len(args) > 1 else await asyncio.to_thread(_organisation_code, staff, admin.organisation_id)
     try:
-        code = await services(context).write(staff.store.invite, role, organisation, admin.pseudonym, INVITE_HOURS)
+        code = await context.services.write(staff.store.invite, role, organisation, admin.pseudonym, INVITE_HOURS)
     except NotFound:
         await reply(update, context, text(update, context, "org_not_found", org=organisation))
         return
@@ -65,7 +65,7 @@ async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                       hours=INVITE_HOURS))
 
 
-async def list_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_staff(update: Update, context: BotContext) -> None:
     """``/staff``: active staff by id, pseudonym (never a Telegram id), role and organisation."""
     staff = staff_services(context)
     rows = await asyncio.to_thread(staff.store.members)
@@ -78,7 +78,7 @@ async def list_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(update, context, Html("\n".join(lines)))
 
 
-async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def revoke(update: Update, context: BotContext) -> None:
     """``/revoke ID``: the member of staff loses access at once (their row stays for the audit)."""
     args = context.args or []
     if len(args) != 1 or not args[0].isdigit():
@@ -90,7 +90,7 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     staff = staff_services(context)
     try:
-        revoked = await services(context).write(staff.store.revoke, staff_id)
+        revoked = await context.services.write(staff.store.revoke, staff_id)
     except NotFound:
         await reply(update, context, text(update, context, "staff_not_found", id=staff_id))
         return
@@ -99,7 +99,7 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, context, text(update, context, "revoke_done", id=staff_id))
 
 
-async def show_audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_audit(update: Update, context: BotContext) -> None:
     """``/audit [N]``: the newest audit entries (20 by default, at most 100)."""
     args = context.args or []
     limit = min(int(args[0]), 100) if args and args[0].isdigit() else AUDIT_SHOWN
@@ -113,11 +113,11 @@ async def show_audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(update, context, Html("\n".join(lines)))
 
 
-async def staff_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def staff_help(update: Update, context: BotContext) -> None:
     """``/help`` for staff: the contributor help, then the staff commands of their role."""
     found = member(context)
-    names = menu_commands(found.role)
+    names = staff_services(context).table.menu(found.role)
     listing = "\n".join(f"/{name}: {text(update, context, f'cmd_{name}')}" for name in names)
     header = text(update, context, "staff_help", role=found.role)
-    await commands.show_help(update, context)
+    await show_help(update, context)
     await reply(update, context, Html(f"{header}\n{listing}\n\n{text(update, context, 'staff_help_filters')}"))

@@ -1,0 +1,117 @@
+"""Quote exports and country and global reports, written under the data dir and registered for erasure.
+
+The shortest working examples::
+
+    from analysis.explore import theme_quotes
+    from analysis.reports import erase_exports_for, export_quotes, generate_report
+
+    path = export_quotes(evidence, theme_quotes(evidence, 12, n=20), "csv", title="Theme 12")
+    path = generate_report(evidence, "NP", "docx").path   # None: the global report
+    erase_exports_for(evidence, erased_ids)               # after an erasure: files gone, reports rebuilt
+
+Three rules hold for every file written here:
+
+- **Consent is re-checked when writing.** Whatever the caller passes, the
+  testimonies are read again from the store and only those whose contributor
+  gave ``quote`` consent (and that staff have not hidden) are written.
+  ``aggregate`` contributions are counted in every number, never quoted.
+- **Only redacted text.** ``TestimonyRecord.text`` is the redacted text; the
+  original never leaves the corpus tables.
+- **Small cells.** Every count goes through ``analysis.counting``: one that
+  rests on fewer than ``settings.small_cell`` contributors is written "<5",
+  one that would let it be worked out from a total "≥5", and a breakdown
+  that cannot be shown safely is withheld; charts hatch such bars and draw
+  them to the threshold, not to scale. Each breakdown reads as it does in the
+  CLI and the bot; a theme's overall size as in ``lnob themes``.
+
+Each file is recorded in the ``corpus.exports`` registry with the id of every
+testimony it quotes, so that ``erase_exports_for`` can delete it (and rebuild
+a report with the same parameters) when a contributor erases their data.
+
+The package, by responsibility:
+
+- ``documents``: blocks (headings, paragraphs, tables, quotes, charts) and
+  their renderers to Markdown, HTML and DOCX, so the three formats always
+  hold the same content;
+- ``quotefiles``: consented quote rows with their provenance, quote exports,
+  and the naming and registering of every file written;
+- ``scope``: one read of a report's scope (a country, or all) and its counts;
+- ``figures``: charts drawn from the evidence, for chat and for reports;
+- ``sections`` and ``builder``: a report's content, then the file;
+- ``rebuild``: the files after an erasure or a consent change.
+
+The names below are those used outside the package; modules inside
+``analysis`` import from the module that defines a name.
+"""
+
+from analysis.reports.builder import (
+    REPORT_FORMATS,
+    REPORT_KIND,
+    ReportResult,
+    compose_report,
+    generate_report,
+    report_package,
+)
+from analysis.reports.documents import (
+    Block,
+    Bullets,
+    Chart,
+    Heading,
+    Paragraph,
+    QuoteBlock,
+    Table,
+    render_html,
+    render_markdown,
+    section_titles,
+    write_docx,
+)
+from analysis.reports.figures import driver_place_table, drivers_chart, theme_month_chart, themes_chart
+from analysis.reports.quotefiles import (
+    EXPORT_FORMATS,
+    QUOTE_COLUMNS,
+    QuoteRow,
+    export_quotes,
+    hidden_quotes,
+    pinned_quotes,
+    quote_rows,
+    registry_of,
+    write_quotes,
+)
+from analysis.reports.rebuild import erase_exports_for
+from analysis.reports.sections import QUOTE_CANDIDATES, Report
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "QUOTE_CANDIDATES",
+    "QUOTE_COLUMNS",
+    "REPORT_FORMATS",
+    "REPORT_KIND",
+    "Block",
+    "Bullets",
+    "Chart",
+    "Heading",
+    "Paragraph",
+    "QuoteBlock",
+    "QuoteRow",
+    "Report",
+    "ReportResult",
+    "Table",
+    "compose_report",
+    "driver_place_table",
+    "drivers_chart",
+    "erase_exports_for",
+    "export_quotes",
+    "generate_report",
+    "hidden_quotes",
+    "pinned_quotes",
+    "quote_rows",
+    "registry_of",
+    "render_html",
+    "render_markdown",
+    "report_package",
+    "section_titles",
+    "theme_month_chart",
+    "themes_chart",
+    "write_docx",
+    "write_quotes",
+]

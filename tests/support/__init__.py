@@ -1,0 +1,10 @@
+"""Test support shared by the tests and the benchmarks (``bench/``), never imported by the product.
+
+- ``fake_bot_api``: a fake Telegram Bot API server and scripted users, and
+  the steps of the contributor bot's conversation;
+- ``corpora``: testimony drafts and the analysed demo corpus (built once per
+  session by ``tests/conftest.py``'s ``demo_corpus`` fixture);
+- ``disaster_response``: where the labelled messages in ``../shared/data``
+  lie and the subsets the quality floors and benchmarks take from them;
+- ``command_line``: ``lnob`` run in-process.
+"""
