@@ -28,6 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from corpus.db import make_engine, upgrade  # noqa: E402
 from corpus.settings import Settings  # noqa: E402
+from tests.support.command_line import DemoRun, run_demo  # noqa: E402
 from tests.support.corpora import TEST_KEY, DemoCorpus, aggregate_every, build_demo_corpus  # noqa: E402
 from tests.support.disaster_response import VALIDATION_CSV  # noqa: E402
 from tests.support.fake_bot_api import FakeBotAPI, running_bot  # noqa: E402
@@ -36,7 +37,7 @@ from tests.support.loopback import free_port  # noqa: E402
 PG_ADMIN_URL = os.environ.get("LNOB_TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
-SLOW_FIXTURES = {"demo_corpus"}  # the embedding model over the whole demo corpus, then its analysis
+SLOW_FIXTURES = {"demo_corpus", "demo_run"}  # each imports, embeds and analyses the whole demo corpus
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -168,6 +169,16 @@ def demo_corpus_7th_aggregate(demo_corpus, tmp_path_factory) -> DemoCorpus:
     variant = DemoCorpus(tmp_path_factory.mktemp("demo-corpus-7th-aggregate") / "data")
     aggregate_every(demo_corpus.copy(variant.data_dir), 7)
     return variant
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> DemoRun:
+    """``lnob demo`` run once per session in a subprocess, on a fresh data dir (``tests/support/command_line.py``).
+
+    For the tests of what the demo prints and leaves; they may run more
+    commands on ``demo_run.data_dir`` with ``demo_run.env``.
+    """
+    return run_demo(tmp_path_factory.mktemp("demo-run"))
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -305,16 +305,16 @@ def test_other_setup_errors_are_one_line(tmp_path: Path):
 # -- demo ------------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # `lnob demo` twice in a subprocess: import, embed and analyse the demo corpus
-def test_demo_twice_is_idempotent_and_keeps_to_its_own_data_dir(tmp_path: Path):
-    demo_dir = tmp_path / "demo"
-    real = tmp_path / "real"
+@pytest.mark.timeout(900)  # the session's first `lnob demo` (conftest's demo_run) may run here
+def test_demo_twice_is_idempotent_and_keeps_to_its_own_data_dir(demo_run):
+    demo_dir = demo_run.data_dir
+    real = demo_run.real
     # Whatever storage is configured for real contributions, the demo uses only its own data dir.
-    env = clean_env(LNOB_DATABASE_URL=f"sqlite:///{real / 'real.sqlite3'}", LNOB_CHROMA_URL="http://127.0.0.1:1")
+    env = demo_run.env
     with DEMO_CSV.open(encoding="utf-8") as handle:
         rows = sum(1 for _ in csv.DictReader(handle))
 
-    first = lnob("demo", "--data-dir", str(demo_dir), env=env, timeout=600)
+    first = demo_run.result  # `lnob demo` on a fresh data dir, once per session
     assert first.returncode == 0, first.stderr
     assert "Traceback" not in first.stderr
     assert f"imported      {rows} new, 0 already there" in first.stdout

@@ -81,17 +81,15 @@ def test_lnob_is_named_as_the_user_can_call_it(monkeypatch, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_the_demo_s_explore_further_lines_run_as_printed(tmp_path):
+def test_the_demo_s_explore_further_lines_run_as_printed(demo_run):
     """The demo run from a folder of its own, with `lnob` not on PATH and LNOB_DATABASE_URL and LNOB_CHROMA_URL
-    pointing at real data elsewhere: every printed line runs there, as printed, and reads the demo's data."""
-    real = tmp_path / "real"
-    here = tmp_path / "here"
-    here.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LNOB_")}
-    env |= {"PATH": "/usr/bin:/bin", "LNOB_PSEUDONYM_KEY": TEST_KEY,
-            "LNOB_DATABASE_URL": f"sqlite:///{real / 'real.sqlite3'}", "LNOB_CHROMA_URL": "http://127.0.0.1:1"}
-    demo = subprocess.run([str(LNOB), "--progress", "always", "demo", "--data-dir", "demo-data"], cwd=here, env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
+    pointing at real data elsewhere: every printed line runs there, as printed, and reads the demo's data.
+
+    The run is the session's (conftest's ``demo_run``: ``lnob --progress always demo --data-dir demo-data``)."""
+    real = demo_run.real
+    here = demo_run.folder
+    env = demo_run.env
+    demo = demo_run.result
     assert demo.returncode == 0, demo.stderr[-2000:]
     stages = [line for line in demo.stderr.replace("\r", "\n").splitlines() if line.startswith("[")]
     assert [line[:5] for line in stages] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
