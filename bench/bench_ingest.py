@@ -29,7 +29,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_FILE = ROOT.parent / "shared" / "data" / "disaster-response" / "validation.csv"
+
+from tests.support.disaster_response import VALIDATION_CSV as DEFAULT_FILE  # noqa: E402
+
 TARGET = 0.75
 
 

@@ -31,11 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.evaluation import evaluate_clusters, evaluate_retrieval  # noqa: E402
 from corpus.settings import Settings  # noqa: E402
-from tests.support.disaster_response import FINE_CATEGORIES, load_labelled_set  # noqa: E402
+from tests.support.disaster_response import FINE_CATEGORIES, VALIDATION_CSV as VALIDATION, load_labelled_set  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-VALIDATION = SHARED / "data" / "disaster-response" / "validation.csv"
-TOOL = SHARED / "tools" / "mixed-language-set"
+TOOL = ROOT.parent / "shared" / "tools" / "mixed-language-set"
 QUERIES = ROOT / "tests" / "data" / "disaster_queries.csv"
 
 

@@ -49,8 +49,9 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.disaster_response import VALIDATION_CSV as MESSAGES_CSV  # noqa: E402
+
 DEMO_CSV = ROOT / "corpus" / "samples" / "demo_corpus.csv"
-MESSAGES_CSV = ROOT.parent / "shared" / "data" / "disaster-response" / "validation.csv"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 HEADING = "## Staff in chat"
 N = 100_000
