@@ -59,14 +59,6 @@ class Removal:
     bot_state_rows: int = 0  # the person's conversation state and draft kept for the bot
 
 
-def nearest_centroid(vectors: np.ndarray, centroids: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """For each vector, the index of the most similar centroid (-1 below ``threshold``) and that cosine."""
-    similarities = np.asarray(vectors, dtype=np.float32) @ np.asarray(centroids, dtype=np.float32).T
-    best = similarities.argmax(axis=1)
-    best_similarity = similarities[np.arange(len(best)), best]
-    return np.where(best_similarity >= threshold, best, -1), best_similarity
-
-
 def _day(key: int) -> datetime:
     """Midnight UTC of a ``date`` index key (YYYYMMDD)."""
     return datetime.strptime(str(key), "%Y%m%d").replace(tzinfo=timezone.utc)
@@ -265,35 +257,40 @@ class EvidenceBase:
         if not theme_ids:
             return
         try:
-            votes = [self._neighbour_theme(vector, set(r.id for r in records)) for vector in vectors]
+            votes = self._neighbour_themes(vectors)
             assignments = self.driver_scorer.assign(self.driver_scorer.score(vectors))
         except Exception as exc:  # a provisional theme is a convenience; the row is stored and indexed
             log.warning("provisional themes skipped (%s)", exc.__class__.__name__)
             return
+        similarities = np.asarray(vectors, dtype=np.float32) @ np.asarray(centroids, dtype=np.float32).T
+        nearest = similarities.argmax(axis=1)
         position = {theme_id: i for i, theme_id in enumerate(theme_ids)}
         rows = []
-        for record, vector, theme_id, a in zip(records, vectors, votes, assignments):
-            nearest, similarity = nearest_centroid(vector[None, :], centroids, self.provisional_threshold)
-            if theme_id in position:
-                similarity = float(np.asarray(centroids[position[theme_id]], dtype=np.float32) @ vector)
-                chosen = theme_id if similarity >= self.provisional_threshold else None
-            else:  # no analysed neighbour: the nearest centre, as before the neighbours were asked
-                chosen = theme_ids[nearest[0]] if nearest[0] >= 0 else None
-                similarity = float(similarity[0])
+        for i, (record, theme_id, a) in enumerate(zip(records, votes, assignments)):
+            # no analysed neighbour: the nearest centre, as before the neighbours were asked
+            column = position[theme_id] if theme_id in position else int(nearest[i])
+            similarity = float(similarities[i, column])
+            chosen = theme_ids[column] if similarity >= self.provisional_threshold else None
             rows.append((record.id, chosen, similarity if chosen is not None else None,
                          {"primary": a.primary, "intersecting": list(a.intersecting), "scores": a.scores}))
         self.themes.assign_provisional(rows)
 
-    def _neighbour_theme(self, vector: np.ndarray, new: set[str], k: int = 10) -> int | None:
-        """The theme with the largest summed similarity among the ``k`` nearest analysed testimonies."""
-        hits = [h for h in self.index.query(vector, k + len(new)) if h.id not in new][:k]
-        analysed = self.themes.assignments([h.id for h in hits])
-        weight: dict[int, float] = {}
-        for hit in hits:
-            assignment = analysed.get(hit.id)
-            if assignment is not None and assignment.theme_id is not None and not assignment.provisional:
-                weight[assignment.theme_id] = weight.get(assignment.theme_id, 0.0) + max(hit.score, 0.0)
-        return max(weight, key=weight.get) if weight else None
+    def _neighbour_themes(self, vectors: np.ndarray, k: int = 10) -> list[int | None]:
+        """For each vector, the theme with the largest summed similarity among its ``k`` nearest analysed
+        testimonies (None when none of them is analysed). Texts not yet analysed (those just added among
+        them) have no vote; twice ``k`` neighbours are fetched so that a few of them do not leave too few."""
+        hits = [self.index.query(vector, 2 * k) for vector in vectors]
+        analysed = self.themes.assignments(list({h.id for found in hits for h in found}))
+        votes: list[int | None] = []
+        for found in hits:
+            weight: dict[int, float] = {}
+            voters = [h for h in found if (a := analysed.get(h.id)) is not None and a.theme_id is not None
+                      and not a.provisional][:k]
+            for hit in voters:
+                theme_id = analysed[hit.id].theme_id
+                weight[theme_id] = weight.get(theme_id, 0.0) + max(hit.score, 0.0)
+            votes.append(max(weight, key=weight.get) if weight else None)
+        return votes
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
         """Rebuild the index from the database: drop it, then embed (cached) and add every testimony.

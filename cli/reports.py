@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import click
 
-from corpus.vocabulary import EXPORT_FORMATS, KINDS, REPORT_FORMATS
+from corpus.vocabulary import EXPORT_FORMATS, REPORT_FORMATS
 
 from cli.context import open_evidence, settings_of
 from cli.output import Progress, aggregate_only_note, check_format, emit_csv, emit_json, fail, progress_shown, table
-from cli.search import aggregate_only, given_filters, result_rows
+from cli.search import aggregate_only, given_filters, result_rows, search_filters
 from cli.themes import aggregate_only_in_theme
 
 MIN_RELEVANCE = 50  # `export search`'s default cut-off: the "medium" band and up (cli.search.BANDS)
@@ -86,15 +86,7 @@ def export_theme(ctx, theme_id: int, fmt: str, n: int, country: str | None, as_j
 @export.command("search")
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True)
-@click.option("--country")
-@click.option("--kind", type=click.Choice(KINDS))
-@click.option("--org", "organisation")
-@click.option("--language")
-@click.option("--driver", help="A driver key of the codebook, e.g. geography.")
-@click.option("--theme", "theme", type=int)
-@click.option("--group")
-@click.option("--since", metavar="DATE", help="From this day, or the first day of this month or year.")
-@click.option("--until", metavar="DATE", help="To this day, or the last day of this month or year.")
+@search_filters
 @click.option("--min-relevance", default=MIN_RELEVANCE, show_default=True, type=click.IntRange(0, 100),
               help="Export only results this relevant (0-100, as `lnob search` shows it; 50: found both by words "
                    "and by meaning, or first by one).")

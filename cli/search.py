@@ -101,17 +101,27 @@ def header(query: str, mode: str, count: int, filters: dict) -> str:
     return f"\"{query}\": {count} result{'' if count == 1 else 's'}, {mode} search ({MODE_NAMES[mode]}){shown}"
 
 
+def search_filters(command):
+    """The filter options of ``search`` and ``export search`` (passed on as keyword arguments)."""
+    options = [
+        click.option("--country"),
+        click.option("--kind", type=click.Choice(KINDS)),
+        click.option("--org", "organisation"),
+        click.option("--language"),
+        click.option("--driver", help="A driver key of the codebook, e.g. geography."),
+        click.option("--theme", "theme", type=int),
+        click.option("--group"),
+        click.option("--since", metavar="DATE", help="From this day, or the first day of this month (2026-03) or year (2026)."),
+        click.option("--until", metavar="DATE", help="To this day, or the last day of this month (2026-03) or year (2026)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command(epilog=RELEVANCE_HELP)
 @click.argument("query")
-@click.option("--country")
-@click.option("--kind", type=click.Choice(KINDS))
-@click.option("--org", "organisation")
-@click.option("--language")
-@click.option("--driver", help="A driver key of the codebook, e.g. geography.")
-@click.option("--theme", "theme", type=int)
-@click.option("--group")
-@click.option("--since", metavar="DATE", help="From this day, or the first day of this month (2026-03) or year (2026).")
-@click.option("--until", metavar="DATE", help="To this day, or the last day of this month (2026-03) or year (2026).")
+@search_filters
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(SEARCH_MODES))
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: query, mode, count, results.")
