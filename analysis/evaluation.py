@@ -30,6 +30,7 @@ from corpus.errors import ImportFileError
 from corpus.importer import ImportSpec, commit_plan, plan_import, read_rows
 from corpus.models import ConsentLevel
 from corpus.settings import Settings
+from corpus.vocabulary import SEARCH_MODES
 
 from analysis.analyse import Analysis
 from analysis.evidence import EvidenceBase
@@ -261,7 +262,7 @@ def evaluate_retrieval(
     *,
     k: int = 10,
     mode: str = "hybrid",
-    modes: Sequence[str] = ("hybrid", "semantic", "lexical"),
+    modes: Sequence[str] = SEARCH_MODES,
     language_col: str | None = None,
     step: Step | None = None,
 ) -> dict:

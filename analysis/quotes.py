@@ -22,12 +22,11 @@ import numpy as np
 
 from corpus.store import TestimonyRecord
 from corpus.textkey import normalise_text
+from corpus.vocabulary import BALANCE_FIELDS, NO_BALANCE
 
 from analysis.drivers import Codebook, driver_name
 from analysis.languages import LanguageMix, language_label
 
-BALANCE_FIELDS = ("country", "organisation", "gender", "age_band", "group", "language", "kind")
-NO_BALANCE = "none"
 # A language with at least this share of a theme's quotable candidates counts towards balancing by
 # language by default (two such languages are needed); lower shares are too few texts to take turns.
 LANGUAGE_BALANCE_SHARE = 0.10

@@ -23,14 +23,13 @@ from corpus.language import detect
 from corpus.errors import InvalidText
 from corpus.store import TestimonyRecord
 from corpus.validation import parse_country, parse_date_bound, parse_language
-from corpus.vocabulary import GROUPS
+from corpus.vocabulary import GROUPS, SEARCH_MODES
 
 from analysis.evidence import EvidenceBase
 from analysis.index import date_key
 from analysis.lexical import LexicalIndex
 from analysis.text import TextProcessor
 
-MODES = ("hybrid", "semantic", "lexical")
 RRF_K = 60
 MAX_BRIDGE_WORDS = 20_000  # most frequent corpus words a query word may be bridged to
 BRIDGES_PER_WORD = 3
@@ -259,8 +258,8 @@ class Searcher:
 
     def search(self, query: str, k: int = 10, where: SearchFilter | None = None, mode: str = "hybrid") -> list[SearchResult]:
         """The ``k`` best quotes for ``query`` that pass ``where``, best first."""
-        if mode not in MODES:
-            raise ValueError(f"search mode {mode!r} is not one of {', '.join(MODES)}")
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"search mode {mode!r} is not one of {', '.join(SEARCH_MODES)}")
         where = where or SearchFilter()
         mask = self.catalogue.mask(where)
         if not mask.any() or k <= 0:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from corpus.vocabulary import KINDS
+from corpus.vocabulary import KINDS, SEARCH_MODES
 
 from cli.context import open_evidence, settings_of
 from cli.output import aggregate_only_note, check_format, emit_csv, emit_json, fail
@@ -26,8 +26,6 @@ from cli.output import aggregate_only_note, check_format, emit_csv, emit_json, f
 if TYPE_CHECKING:
     from analysis.search import SearchFilter, Searcher, SearchResult
 
-# analysis.search.MODES, spelt out so that the CLI starts without loading the language tools
-SEARCH_MODES = ("hybrid", "semantic", "lexical")
 MODE_NAMES = {"hybrid": "words and meaning", "semantic": "meaning", "lexical": "words"}
 BANDS = ((75, "high"), (50, "medium"), (0, "low"))  # the lowest relevance of each band
 RESULT_COLUMNS = ("relevance", "band", "id", "text", "kind", "country", "organisation", "language", "date", "drivers",

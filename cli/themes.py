@@ -13,17 +13,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from corpus.vocabulary import BALANCE_CHOICES, SEARCH_MODES
+
 from cli.context import open_evidence, settings_of
 from cli.output import (Progress, aggregate_only_note, breakdown, check_format, emit_csv, emit_json, progress_shown,
                         table)
-from cli.search import SEARCH_MODES
 
 if TYPE_CHECKING:
     from analysis.languages import CorpusLanguages, ThemeLanguages
 
 LANGUAGES_SHOWN = 4  # languages per theme in a table row; the rest as "and N more"
-# analysis.quotes.BALANCE_FIELDS and NO_BALANCE, spelt out so that the CLI starts without SQLAlchemy
-BALANCE_CHOICES = ("country", "organisation", "gender", "age_band", "group", "language", "kind", "none")
 # the columns of `--csv`: JSON keys, every count as the JSON shows it ("12", "<5", "≥5")
 THEME_COLUMNS = ("id", "label", "size", "contributors", "primary_driver", "intersecting_drivers", "subdriver",
                  "keywords", "languages", "single_language", "change")

@@ -2,7 +2,7 @@
 
 The contributor profile's codes (age bands, genders, groups, countries), what
 a contribution is and under what consent, the staff roles and the formats
-of exports and reports. The bot offers them (their labels per language are
+of exports and reports, the search modes and what quotes are balanced by. The bot offers them (their labels per language are
 in ``bot/texts.yaml``), the command line takes them as choices, imports and
 the store validate against them, and analysis counts by them. This module
 imports nothing of the project or beyond the standard library, so that any
@@ -39,6 +39,11 @@ CONSENT_LEVELS = tuple(level.value for level in ConsentLevel)
 STAFF_ROLES = tuple(role.value for role in StaffRole)  # lowest rights first
 EXPORT_FORMATS = ("csv", "md", "docx")  # quotes of a theme or a search
 REPORT_FORMATS = ("md", "html", "docx")  # a country or global report
+SEARCH_MODES = ("hybrid", "semantic", "lexical")  # words and meaning, meaning alone, words alone
+# what a theme's quotes may take turns by; "none" takes them in order of representativeness
+BALANCE_FIELDS = ("country", "organisation", "gender", "age_band", "group", "language", "kind")
+NO_BALANCE = "none"
+BALANCE_CHOICES = (*BALANCE_FIELDS, NO_BALANCE)
 
 AGE_BANDS = ("under_18", "18_24", "25_39", "40_59", "60_plus")
 GENDERS = ("woman", "man", "non_binary", "other")
