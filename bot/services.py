@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,10 +29,39 @@ from bot.texts import Catalogue
 log = logging.getLogger(__name__)
 
 SERVICES = "services"
+INDEXER_NICENESS = 10
 T = TypeVar("T")
 
 
-class DatabaseWriter:
+class SerialWorker:
+    """Runs functions on one thread of its own, in the order they were handed in.
+
+    ``niceness`` above 0 lowers that thread's CPU priority by as much (Linux
+    schedules threads one by one), so its work takes only the CPU that the
+    rest leaves.
+    """
+
+    def __init__(self, name: str, niceness: int = 0) -> None:
+        initializer = partial(_lower_priority, niceness) if niceness else None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=initializer)
+
+    async def __call__(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def _lower_priority(niceness: int) -> None:
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness))
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed: the thread runs at normal priority
+        log.info("could not lower the indexer's priority (%s)", exc.__class__.__name__)
+
+
+class DatabaseWriter(SerialWorker):
     """Runs every database write of the bot on one thread, in order.
 
     SQLite allows one writer at a time; writers on several threads make its
@@ -39,14 +70,7 @@ class DatabaseWriter:
     """
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lnob-db-write")
-
-    async def __call__(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        super().__init__("lnob-db-write")
 
 
 class BackgroundIndexer:
@@ -66,6 +90,9 @@ class BackgroundIndexer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._batch = asyncio.Lock()  # held while a batch is embedded and written to the index
+        # Embedding is the bot's largest CPU cost and nobody waits for it: on its own thread at low
+        # priority it uses the CPU the conversations leave (see bench/bench_bot.py in BENCHMARKS.md).
+        self._thread = SerialWorker("lnob-index", niceness=INDEXER_NICENESS)
 
     def paused(self) -> asyncio.Lock:
         """Hold this (``async with``) to run between batches: erasure does, so that a batch
@@ -119,7 +146,7 @@ class BackgroundIndexer:
     async def _run(self, function, *args) -> None:
         try:
             async with self._batch:
-                report = await asyncio.to_thread(function, *args)
+                report = await self._thread(function, *args)
         except Exception as exc:  # index_ids itself never raises for embedding errors; a database error may
             log.warning("background indexing failed (%s); the contributions stay pending", exc.__class__.__name__)
             return

