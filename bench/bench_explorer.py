@@ -32,6 +32,7 @@ from analysis.reports.explorer import explorer_data, render_explorer  # noqa: E4
 from analysis.ingest import DEMO_FILE, DEMO_ORGANISATIONS, DEMO_SPEC, run_import  # noqa: E402
 from corpus.db import make_engine, upgrade  # noqa: E402
 from corpus.settings import Settings  # noqa: E402
+from tests.support.browser import headless_chromium  # noqa: E402
 
 
 def demo_data(folder: Path) -> dict:
@@ -61,25 +62,14 @@ def resampled(data: dict, points: int, seed: int = 0) -> dict:
 def open_seconds(path: Path) -> float:
     """Seconds from navigation start until the explorer is drawn, in a fresh headless chromium (and, printed,
     when the page's own code started, had read the data, had built the controls)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900",
-                     "--use-angle=swiftshader", "--enable-unsafe-swiftshader"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    try:
+    with headless_chromium() as driver:
         driver.get(path.as_uri())
         WebDriverWait(driver, 120).until(lambda d: d.execute_script("return window.explorerReady === true"))
         marks = driver.execute_script("return window.explorerTimings")  # ms since navigation start
         print("  " + ", ".join(f"{name} {ms / 1000:.2f} s" for name, ms in marks.items()), flush=True)
         return marks["drawn"] / 1000
-    finally:
-        driver.quit()
 
 
 def main() -> None:

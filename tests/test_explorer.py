@@ -15,8 +15,8 @@ import pytest
 from analysis.evidence import EvidenceBase
 from analysis.explore import shown_themes
 from analysis.reports.explorer import EXPLORER_KIND, explorer_data, write_explorer
+from tests.support.browser import BrowserMissing, headless_chromium
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture
@@ -81,20 +81,11 @@ def test_the_file_is_self_contained_registered_and_small(evidence):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver; .ci/run does)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900",
-                     "--use-angle=swiftshader", "--enable-unsafe-swiftshader"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    yield driver
-    driver.quit()
+    try:
+        with headless_chromium() as driver:
+            yield driver
+    except BrowserMissing as missing:
+        pytest.fail(str(missing))
 
 
 def open_explorer(browser, path: Path) -> None:
