@@ -134,3 +134,18 @@ def test_the_multilingual_engine_takes_the_thread_count_the_process_asks_for(mon
     assert _threads_wanted() == min(os.cpu_count() or 1, 4)
     monkeypatch.setenv("OMP_NUM_THREADS", "many")
     assert _threads_wanted() == min(os.cpu_count() or 1, 4)
+
+
+def test_the_multilingual_engine_encodes_shortest_first_and_returns_the_callers_order():
+    """Batches of similar lengths pad less; the vectors still come back in the order of the texts, each the
+    same as when encoded alone."""
+    from analysis.embeddings import E5Backend
+
+    texts = ["The bridge to the market was washed away in the flood and the children cannot reach school now.",
+             "No water.", "La clinique est trop loin.", "Maji hayapatikani kijijini kwetu tangu mwezi wa tano.",
+             "Nadie nos escucha en la municipalidad."]
+    backend = E5Backend()
+    together = backend.passages(texts, batch_size=2)
+    alone = np.vstack([backend.passages([text], batch_size=1) for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert np.argmax(together @ alone.T, axis=1).tolist() == list(range(len(texts)))
