@@ -37,7 +37,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (CorpusError,)
 
 # Errors of modules the CLI imports only when a command needs them: (module, class). An exception of
 # one of these classes can only have been raised if its module was imported, so none is imported here
-# (importing `bot.config` alone loads the whole bot, spaCy included: seconds on every failing command).
+# (SQLAlchemy, the embedding model, the index: seconds on every failing command).
 LAZY_USER_ERRORS = (
     ("alembic.util.exc", "CommandError"),  # a revision that does not exist, or a schema ahead of the code
     ("analysis.embeddings", "EmbeddingModelError"),

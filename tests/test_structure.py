@@ -87,3 +87,13 @@ def test_no_import_inside_a_function_hides_a_cycle():
 def test_no_module_is_over_700_lines():
     long = {name: n for name, path in modules().items() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_the_bot_settings_load_without_the_bot():
+    """`lnob doctor` reads `bot.config`; the package used to import the whole bot (6.6 s) on the way."""
+    import subprocess
+    import sys
+
+    code = "import sys, bot.config, bot.links; print(sorted(m for m in ('bot.app', 'spacy', 'analysis.evidence') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
