@@ -42,7 +42,7 @@ class BotSettings(BaseSettings):
     notice_version: str = Field(
         "2026.2",
         max_length=23,
-        description="Version of the consent notice in bot/texts.yaml, recorded with every consent followed by "
+        description="Version of the consent notice in analysis/texts.yaml, recorded with every consent followed by "
         "a fingerprint of the exact text shown (e.g. 2026.2+1f0c9a3e). Raise it when the notice's meaning changes.",
     )
     flood_messages_per_minute: int = Field(

@@ -1,7 +1,7 @@
 """The optional contributor profile: the answers offered and how typed answers are checked.
 
 Every question can be skipped ("prefer not to say" stores nothing for it).
-The codes are what the corpus stores; their labels are in ``bot/texts.yaml``
+The codes are what the corpus stores; their labels are in ``analysis/texts.yaml``
 (``age_<code>``, ``gender_<code>``, ``group_<code>``).
 """
 

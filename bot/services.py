@@ -161,7 +161,7 @@ class Services:
     settings: Settings
     bot_settings: BotSettings
     evidence: EvidenceBase
-    texts: Catalogue | None = None  # default: bot/texts.yaml and the driver labels of the evidence base's codebook
+    texts: Catalogue | None = None  # default: analysis/texts.yaml and the driver labels of the evidence base's codebook
     flood: FloodGuard | None = None
     indexer: BackgroundIndexer | None = None
     state_saver: StateSaver = field(default_factory=StateSaver)

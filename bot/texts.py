@@ -1,13 +1,15 @@
-"""The catalogue of UI texts: one YAML file, every language complete, HTML-safe by construction.
+"""The catalogue of UI texts in chat: every language complete, HTML-safe by construction.
 
     >>> texts = Catalogue.load()
     >>> texts("en", "delete_done_one", short_id="<b>")
     'Contribution &lt;b&gt; is erased.'
 
-Catalogue texts are Telegram HTML. Every value put into a ``{placeholder}`` is
-escaped with ``html.escape`` unless it is already :class:`Html` (a text of the
-catalogue, or one built from escaped parts), so nothing a person typed can
-break the parse mode or inject markup when it is echoed back.
+The texts themselves are the project's one catalogue, ``analysis/texts.yaml``
+(``analysis.texts``), which reports read too. In chat they are Telegram HTML:
+every value put into a ``{placeholder}`` is escaped with ``html.escape``
+unless it is already :class:`Html` (a text of the catalogue, or one built
+from escaped parts), so nothing a person typed can break the parse mode or
+inject markup when it is echoed back.
 
 The labels of the five drivers come from the driver codebook (field
 ``plain``), the one place they are written: the bot passes the evidence
@@ -18,18 +20,15 @@ base's codebook (``LNOB_CODEBOOK_PATH``, else the bundled
 from __future__ import annotations
 
 import html
-import string
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
 from analysis.drivers import Codebook
+from analysis.texts import DEFAULT_LANGUAGE, TextCatalogue, placeholders, shipped_texts
 
 from bot.config import SUPPORTED_LANGUAGES
 
-DEFAULT_LANGUAGE = "en"
+__all__ = ["DEFAULT_LANGUAGE", "Catalogue", "Html", "escape", "placeholders"]
 
 
 class Html(str):
@@ -43,24 +42,19 @@ def escape(value: Any) -> Html:
     return Html(html.escape(str(value), quote=False))
 
 
-def placeholders(text: str) -> set[str]:
-    """The ``{names}`` used in a catalogue text."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-class Catalogue:
+class Catalogue(TextCatalogue):
     """UI texts per language and the driver labels, looked up as ``texts(lang, key, **values)``."""
 
     def __init__(self, texts: dict[str, dict[str, str]], drivers: dict[str, dict[str, str]]) -> None:
-        self.texts = texts
+        super().__init__(texts)
         self.drivers = drivers
 
     @classmethod
     def load(cls, codebook: Codebook | None = None) -> "Catalogue":
-        """The catalogue shipped with the bot (``bot/texts.yaml``) with the driver labels of ``codebook``
+        """The project's catalogue (``analysis/texts.yaml``) with the driver labels of ``codebook``
         (default: the bundled one)."""
         codebook = codebook or _bundled_codebook()
-        return cls(_shipped_texts(), {key: dict(codebook.get(key).plain) for key in codebook.keys})
+        return cls(shipped_texts(), {key: dict(codebook.get(key).plain) for key in codebook.keys})
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -75,12 +69,9 @@ class Catalogue:
                 return head
         return DEFAULT_LANGUAGE
 
-    def __call__(self, language: str, key: str, **values: Any) -> Html:
+    def __call__(self, language: str, key: str, /, **values: Any) -> Html:
         """The text ``key`` in ``language`` (English when missing) with escaped ``values`` filled in."""
-        table = self.texts.get(language) or self.texts[DEFAULT_LANGUAGE]
-        template = table.get(key)
-        if template is None:
-            template = self.texts[DEFAULT_LANGUAGE][key]
+        template = self.template(language, key)
         return Html(template.format_map({name: escape(value) for name, value in values.items()}))
 
     @property
@@ -92,11 +83,6 @@ class Catalogue:
         """The plain-words label of driver ``code`` (plain text, not yet escaped)."""
         labels = self.drivers[code]
         return labels.get(language) or labels[DEFAULT_LANGUAGE]
-
-
-@lru_cache(maxsize=1)
-def _shipped_texts() -> dict[str, dict[str, str]]:
-    return yaml.safe_load(resources.files("bot").joinpath("texts.yaml").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ Every file is written under the data dir's ``exports/`` folder and registered,
 so that erasure reaches it::
 
     lnob report --country NP --format docx
+    lnob report --country KE --format docx --language sw --template ~/brand.docx
     lnob report --global --format html --json
     lnob export theme 12 --format csv
     lnob export search "no clinic nearby" --country KE --format md --min-relevance 60
@@ -13,10 +14,13 @@ so that erasure reaches it::
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import click
 
 from corpus.vocabulary import EXPORT_FORMATS, REPORT_FORMATS
+
+from analysis.texts import LANGUAGES
 
 from cli.context import open_evidence, settings_of
 from cli.output import Progress, aggregate_only_note, check_format, emit_csv, emit_json, fail, progress_shown, table
@@ -32,21 +36,34 @@ EXPORT_COLUMNS = ("id", "created_at", "kind", "format", "title", "created_by", "
 @click.option("--country", help="ISO country code, e.g. NP.")
 @click.option("--global", "global_report", is_flag=True, help="The global report across every country.")
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="md", show_default=True)
-@click.option("--quotes", "n_quotes", type=click.IntRange(0, 20), default=3, show_default=True, help="Quotes per theme.")
+@click.option("--quotes", "n_quotes", type=click.IntRange(0, 20), default=3, show_default=True,
+              help="Quotes per theme (testimonies, and proposals).")
+@click.option("--language", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="The language of the report's headings and fixed texts (quotes stay in their own).")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A .docx whose styles, page set-up, header and footer the report takes (with --format docx).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def report(ctx, country: str | None, global_report: bool, fmt: str, n_quotes: int, as_json: bool):
-    """Write a country or global report: drivers, themes, quotes, charts, gaps and a method note."""
+def report(ctx, country: str | None, global_report: bool, fmt: str, n_quotes: int, language: str,
+           template: Path | None, as_json: bool):
+    """Write a country or global report: key findings, proposals, drivers, themes, quotes, charts, gaps and an
+    annex on method and data protection.
+
+    A country with no contributions is an error that names the countries that have data.
+    """
     from analysis.reports import generate_report
 
     if bool(country) == global_report:
         fail("give either --country CODE or --global")
+    if template is not None and fmt != "docx":
+        fail("--template is for DOCX reports: add --format docx")
     progress = Progress(progress_shown(as_json), stages=2)
     progress.stage("reading the evidence base")
     evidence = open_evidence(settings_of(ctx))
     progress.stage(f"writing the {'global' if global_report else country.upper()} report ({fmt}): "
                    "drivers, themes, quotes, charts, gaps")
-    result = generate_report(evidence, None if global_report else country, fmt, n_quotes=n_quotes)
+    result = generate_report(evidence, None if global_report else country, fmt, n_quotes=n_quotes,
+                             language=language, template=template)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -3,7 +3,7 @@
 The contributor profile's codes (age bands, genders, groups, countries), what
 a contribution is and under what consent, the staff roles and the formats
 of exports and reports, the search modes and what quotes are balanced by. The bot offers them (their labels per language are
-in ``bot/texts.yaml``), the command line takes them as choices, imports and
+in ``analysis/texts.yaml``), the command line takes them as choices, imports and
 the store validate against them, and analysis counts by them. This module
 imports nothing of the project or beyond the standard library, so that any
 layer (the CLI at start-up included) can use it for free.

@@ -364,23 +364,49 @@ async def test_a_country_report_is_generated_with_its_sections(api, bot, corpus,
         (md_name,) = [n for n in names if n.endswith(".md")]
         markdown = archive.read(md_name).decode("utf-8")
         charts = [n for n in names if n.endswith(".png")]
-        assert len(charts) == 3 and all(archive.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in charts)
-    assert all(f"]({name})" in markdown for name in charts)
-    assert markdown.startswith("# Leave No One Behind: evidence report for NP")
-    for section in ("Method", "Summary", "Charts", "Gaps"):
+        assert len(charts) >= 3 and all(archive.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in charts)
+    assert sorted(re.findall(r"\]\(([^)#]+\.png)\)", markdown)) == sorted(charts)
+    assert markdown.startswith("# Leave No One Behind: evidence report for Nepal")
+    for section in ("Key findings", "What communities propose", "Who spoke", "Charts", "Gaps",
+                    "Annex: method and data protection"):
         assert f"\n## {section}\n" in markdown and section in report.text
-    for subsection in ("Thin evidence", "Overlaps between partners", "Where only one partner speaks"):
+    for subsection in ("The largest gaps", "Overlaps between partners", "Where only one partner speaks"):
         assert f"\n### {subsection}\n" in markdown
     _check_quotes_file(corpus, markdown)
     assert "Write /report" in (await writer.say("/report Nepal")).text
+    assert "Write /report" in (await writer.say("/report NP html pt")).text  # no report in Portuguese
     await writer.say("/report NP html")
     page = await writer.next_reply(timeout=120)
     assert page.document["file_name"].endswith(".html")
     html = document_bytes(api, page).decode("utf-8")
-    assert html.startswith("<!DOCTYPE html>") and html.count('<img src="data:image/png;base64,') == 3
+    assert html.startswith("<!DOCTYPE html>") and html.count('<img src="data:image/png;base64,') == len(charts)
+    assert '<nav class="toc">' in html and '<h2 id="key-findings">Key findings</h2>' in html
     entries = staff_store.audit_entries(limit=5, action="report")
     assert [e.params["format"] for e in entries] == ["html", "md"]
-    assert all(e.params["country"] == "NP" and e.result_size > 0 for e in entries)
+    assert all(e.params["country"] == "NP" and e.params["language"] == "en" and e.result_size > 0 for e in entries)
+
+
+async def test_a_report_comes_in_the_staff_members_language_or_the_one_asked_for(api, bot, corpus, staff_store):
+    french = staff(api, staff_store, "writer", language_code="fr-FR")
+    assert "J'écris le rapport pour SN" in (await french.say("/report SN html")).text  # the chat's language
+    page = document_bytes(api, await french.next_reply(timeout=120)).decode("utf-8")
+    assert '<html lang="fr">' in page and '<h2 id="key-findings">Principales conclusions</h2>' in page
+    assert "Ne laisser personne de côté : rapport de données probantes – Sénégal" in page
+    assert "J'écris le rapport pour SN" in (await french.say("/report SN es html")).text
+    # a language named in the command wins (before or after the format)
+    page = document_bytes(api, await french.next_reply(timeout=120)).decode("utf-8")
+    assert '<html lang="es">' in page and '<h2 id="key-findings">Conclusiones principales</h2>' in page
+    entries = staff_store.audit_entries(limit=2, action="report", staff=staff_store.find(french.id).pseudonym)
+    assert [e.params["language"] for e in entries] == ["es", "fr"]
+
+
+async def test_a_report_for_a_country_without_contributions_names_those_with_data(api, bot, corpus, staff_store):
+    writer = staff(api, staff_store, "writer")
+    with_data = "BD, GT, KE, NP, SN, VN"
+    answer = await writer.say("/report FR docx")
+    assert answer.text == f"There are no contributions from FR, so no report was written. Countries with data: {with_data}."
+    assert "Countries with data: " + with_data in (await writer.say("/report ZZ")).text
+    assert staff_store.audit_entries(limit=5, action="report", staff=staff_store.find(writer.id).pseudonym) == []
 
 
 async def test_the_theme_explorer_comes_as_one_html_file_and_is_audited(api, bot, corpus, staff_store):

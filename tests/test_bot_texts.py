@@ -91,3 +91,54 @@ def test_the_language_of_a_telegram_client_is_used_when_supported():
 def test_values_are_escaped_but_catalogue_markup_is_kept():
     text = texts("en", "thanks_testimony", short_id="<b>&")
     assert "<b>&lt;b&gt;&amp;</b>" in text
+
+
+# -- the report texts: the same catalogue, read by analysis/reports ----------------------------------------
+
+REPORT_KEYS = sorted(k for k in texts.texts["en"] if k.startswith("report_") and k not in ("report_started",
+                     "report_done", "report_failed", "report_no_data"))
+
+
+def test_the_bot_and_the_reports_read_one_catalogue():
+    from analysis import texts as shared_module
+    from analysis.texts import TextCatalogue
+
+    shared = TextCatalogue.load()
+    assert shared.texts is texts.texts  # one file, read once
+    assert shared_module.LANGUAGES == LANGUAGES == texts.languages  # reports are written in every language of the bot
+    assert len(REPORT_KEYS) > 100
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_report_texts_are_plain_text_for_documents(language):
+    marked = [key for key in REPORT_KEYS if "<" in texts.texts[language][key] or "&" in texts.texts[language][key]]
+    assert marked == []  # a mark such as <5 comes through a {placeholder}
+
+
+@pytest.mark.parametrize("language", LANGUAGES[1:])
+def test_report_texts_are_translated_not_copied(language):
+    copied = [key for key in REPORT_KEYS
+              if len(texts.texts["en"][key].split()) >= 3 and texts.texts[language][key] == texts.texts["en"][key]]
+    assert copied == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_report_finds_every_text_it_needs_in_every_language(language):
+    """Every ``words("key")`` the report modules use is in the catalogue, with the placeholders they fill in."""
+    import ast
+    from pathlib import Path
+
+    used: dict[str, set[str] | None] = {}  # None: filled in from a mapping (``**values``), not checked here
+    for path in Path(__file__).resolve().parents[1].joinpath("analysis", "reports").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "words"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                key = f"report_{node.args[0].value}"
+                if any(k.arg is None for k in node.keywords) or used.get(key, set()) is None:
+                    used[key] = None
+                else:
+                    used.setdefault(key, set()).update(k.arg for k in node.keywords)
+    assert len(used) > 80
+    for key, filled in used.items():
+        assert key in texts.texts[language], key
+        assert filled is None or placeholders(texts.texts[language][key]) <= filled, key

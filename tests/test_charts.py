@@ -139,3 +139,99 @@ def test_driver_names_fall_back_to_the_key():
     assert charts.driver_name("socio_economic") == "Socio-economic status"
     assert charts.driver_name("not_a_driver") == "Not a driver"
     assert charts.driver_colour("geography") != charts.driver_colour("governance")
+
+
+# -- legible on paper, in the report's language -----------------------------------------------
+
+
+def figure_of(monkeypatch, draw):
+    """The matplotlib figure a chart function draws (before it becomes PNG bytes)."""
+    figures = []
+    original = charts._png
+
+    def capture(figure):
+        figures.append(figure)
+        return original(figure)
+
+    monkeypatch.setattr(charts, "_png", capture)
+    draw()
+    return figures[0]
+
+
+def heat_table():
+    from analysis.counting import Count, protect_table
+
+    counts = {"KE": {"geography": Count(20, 20), "governance": Count(9, 9), "shocks": Count(2, 2)},
+              "NP": {"geography": Count(11, 11), "governance": Count(7, 7), "shocks": Count(6, 6)},
+              "BD": {"geography": Count(8, 8), "governance": Count(12, 12)}}
+    return protect_table(counts, 5, columns=["geography", "governance", "shocks"])
+
+
+DRAWINGS = {
+    "themes": lambda: charts.themes_by_size(THEMES),
+    "drivers by country": lambda: charts.drivers_by_country({"NP": {"geography": 12, "shocks": 7}, "KE": {"governance": 9}}),
+    "months": lambda: charts.theme_by_month({"2026-01": 12, "2026-04": 7}),
+    "heatmap": lambda: charts.heatmap(heat_table(), ["KE", "NP", "BD"], ["geography", "governance", "shocks"]),
+}
+
+
+@pytest.mark.parametrize("name", DRAWINGS)
+def test_every_chart_is_drawn_at_its_printed_width_with_text_of_8_points_or_more(monkeypatch, name):
+    from matplotlib.text import Text
+
+    figure = figure_of(monkeypatch, DRAWINGS[name])
+    assert figure.get_figwidth() == pytest.approx(charts.PRINT_WIDTH_IN)  # printed at 100%: 160 mm on A4
+    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert sizes and min(sizes) >= charts.MIN_FONT
+
+
+def test_the_heatmap_marks_hidden_cells_and_never_shows_their_numbers(monkeypatch):
+    table = heat_table()
+    labels = annotations_of(monkeypatch, lambda: charts.heatmap(table, ["KE", "NP", "BD"],
+                                                                ["geography", "governance", "shocks"]))
+    assert labels.count("<5") == 1 and "2" not in labels  # KE shocks rests on 2 people
+    assert "0" in labels  # BD said nothing about shocks: a gap, shown as such
+    assert sorted(labels) == sorted(cell.label for cell in table.cells.values())
+    assert any(cell.label == "≥5" for cell in table.cells.values())  # its complement is hidden too
+    seen = texts_of(monkeypatch, lambda: charts.heatmap(table, ["KE", "NP", "BD"], ["geography", "governance", "shocks"],
+                                                        row_names={"KE": "Kenya"}, column_names={"shocks": "Chocs"}))
+    assert {"Kenya", "NP", "Chocs"} <= set(seen) and any(s.startswith("fewer than 5 people") for s in seen)
+
+
+def test_a_heatmap_that_cannot_hide_its_small_cells_is_not_drawn(monkeypatch):
+    from analysis.counting import Count, protect_table
+
+    table = protect_table({"NP": {"geography": Count(12, 12), "shocks": Count(3, 3)},
+                           "KE": {"discrimination": Count(20, 20), "governance": Count(7, 7)}}, 5)
+    assert table.withheld
+    seen = texts_of(monkeypatch, lambda: charts.heatmap(table, ["NP", "KE"], ["geography", "shocks"]))
+    assert not {"12", "3", "<5", "NP"} & set(seen) and any(s.startswith("withheld") for s in seen)
+
+
+def test_drivers_by_size_puts_the_largest_first_and_hides_small_bars(monkeypatch):
+    from analysis.counting import Count, protect
+
+    shown = protect({"geography": Count(30, 30), "governance": Count(12, 12), "shocks": Count(3, 3),
+                     "discrimination": Count(41, 41)}, 5)
+    figure = figure_of(monkeypatch, lambda: charts.drivers_by_size(shown))
+    axes = figure.axes[0]
+    top_down = [label.get_text() for _, label in sorted(zip(axes.get_yticks(), axes.get_yticklabels()),
+                                                        key=lambda pair: -pair[0])]
+    assert top_down[:2] == ["Discrimination", "Geography"] and top_down[-1] == "Shocks and fragility"
+    bars = annotations_of(monkeypatch, lambda: charts.drivers_by_size(shown))
+    assert "3" not in bars and "<5" in bars and "41" in bars
+
+
+def test_a_chart_speaks_the_report_language(monkeypatch):
+    texts = charts.ChartTexts(contributions="michango", hidden="chini ya watu {small}", no_data="hakuna data",
+                              drivers={"geography": "Jiografia", "governance": "Utawala", "shocks": "Majanga"})
+    seen = texts_of(monkeypatch, lambda: charts.drivers_by_country({"NP": {"geography": 12, "shocks": 2},
+                                                                     "KE": {"geography": 9, "shocks": 8}}, texts=texts))
+    assert {"Jiografia", "Majanga", "chini ya watu 5"} <= set(seen) and "Geography" not in seen
+    assert "hakuna data" in texts_of(monkeypatch, lambda: charts.theme_by_month({}, texts=texts))
+
+
+def test_drivers_by_country_lists_places_as_given_not_alphabetically(monkeypatch):
+    counts = {"NP": {"geography": 20}, "KE": {"geography": 12}, "BD": {"geography": 9}}  # largest first
+    figure = figure_of(monkeypatch, lambda: charts.drivers_by_country(counts))
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["NP", "KE", "BD"]

@@ -1,4 +1,5 @@
-"""Country and global reports: sections, charts, small cells, consent, redaction, registry, erasure, CLI.
+"""Country and global reports: sections, contents and anchors, key findings, proposals, names, charts, small
+cells, consent, redaction, DOCX pages, registry, erasure, CLI.
 
 On the session's analysed demo corpus (``demo_corpus`` in tests/conftest.py, built once per session).
 """
@@ -7,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -17,8 +20,10 @@ from matplotlib.image import imread
 
 from tests.support.corpora import PHONE_DIGITS, file_text, phone_record
 
-SECTIONS = ["Method", "Summary", "Charts", "Discrimination", "Geography", "Governance", "Socio-economic status",
-            "Shocks and fragility", "Gaps"]
+SECTIONS = ["Key findings", "What communities propose", "Who spoke", "Charts", "Discrimination", "Geography",
+            "Governance", "Socio-economic status", "Shocks and fragility", "Gaps", "Annex: method and data protection"]
+ANNEX = "\n## Annex: method and data protection\n"
+REF = re.compile(r"ref\. ([0-9a-f]{8})")  # a quote's short reference in an English report
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +46,198 @@ def test_markdown_report_has_its_sections_and_charts(reports):
     assert content.startswith("# Leave No One Behind: global evidence report\n")
     for title in SECTIONS:
         assert f"\n## {title}\n" in content
-    for subsection in ("By country and driver", "By group and driver", "Thin evidence", "Overlaps between partners",
+    for subsection in ("By country and driver", "By group and driver", "The largest gaps", "Overlaps between partners",
                        "Where only one partner speaks"):
         assert f"\n### {subsection}\n" in content
-    assert len(result.files) == 3
+    # themes, drivers, months, and the two heatmaps of the gaps
+    assert [f.name.rsplit("-", 1)[-1] for f in result.files] == ["themes.png", "drivers.png", "months.png",
+                                                                 "countries.png", "groups.png"]
     for chart in result.files:
         assert chart.parent == result.path.parent and f"]({chart.name})" in content
         pixels = imread(io.BytesIO(chart.read_bytes()), format="png")
         assert pixels.shape[0] > 200 and pixels.shape[1] > 400
 
 
+def heading_slugs(markdown: str) -> list[str]:
+    """The anchors a GitHub-style renderer gives the headings of a Markdown file, in order (read with markdown-it:
+    the text of each heading, lower case, without punctuation and symbols, spaces as hyphens, repeats numbered)."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    seen: dict[str, int] = {}
+    slugs = []
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        text = "".join(child.content for child in tokens[i + 1].children if child.type in ("text", "code_inline"))
+        slug = "".join(c for c in text.lower() if c in " -_" or c.isalnum() or unicodedata.category(c)[0] == "M")
+        slug = slug.replace(" ", "-")
+        if slug in seen:
+            seen[slug] += 1
+            slug = f"{slug}-{seen[slug]}"
+        else:
+            seen[slug] = 0
+        slugs.append(slug)
+    return slugs
+
+
+def test_markdown_contents_and_links_go_to_headings(reports):
+    content = reports[(None, "md")].path.read_text()
+    slugs = heading_slugs(content)
+    contents = content.split("\n**Contents**\n")[1].split("\n## ")[0]
+    targets = re.findall(r"\]\(#([^)]+)\)", content)
+    assert targets and set(targets) <= set(slugs)  # every link in the file goes to a heading of the file
+    sections = re.findall(r"^- \[([^\]]+)\]\(#([^)]+)\)$", contents, re.M)
+    assert [title for title, _ in sections] == SECTIONS
+    assert [slug for _, slug in sections][:4] == ["key-findings", "what-communities-propose", "who-spoke", "charts"]
+    assert [slug for _, slug in sections][-2:] == ["gaps", "annex-method-and-data-protection"]
+    # a driver's name heads its proposals first, then its own section: GitHub numbers the second "-1"
+    assert "  - [Discrimination](#discrimination)" in contents and "- [Discrimination](#discrimination-1)" in contents
+    theme = next(line for line in contents.splitlines() if "[#1 " in line)
+    assert re.search(r"\(#1-[a-z0-9-]+\)$", theme)  # "#1 work · pay" -> "1-work--pay" (GitHub drops # and ·)
+
+
+def test_html_contents_and_links_go_to_headings(reports):
+    content = reports[("NP", "html")].path.read_text()
+    ids = re.findall(r'<h[2-6] id="([^"]+)"', content)
+    assert len(ids) == len(set(ids)) and "key-findings" in ids and "annex" in ids
+    assert set(re.findall(r'href="#([^"]+)"', content)) <= set(ids)
+    nav = content.split('<nav class="toc">')[1].split("</nav>")[0]
+    assert re.findall(r'href="#([^"]+)"', nav)[:2] == ["key-findings", "proposals"]
+    assert content.index('<nav class="toc">') < content.index('<h2 id="key-findings">')
+    assert '<h2 id="annex" class="new-page">' in content  # the annex starts a page when printed
+
+
+def test_key_findings_name_the_largest_themes_drivers_and_who_is_least_heard(corpus, reports):
+    from collections import Counter
+
+    from analysis.explore import list_themes
+    from analysis.texts import TextCatalogue
+
+    content = reports[(None, "md")].path.read_text()
+    findings = content.split("\n## Key findings\n")[1].split("\n## ")[0]
+    records = corpus.store.records()
+    proposals = sum(1 for r in records if r.kind == "proposal")
+    scope_line = f"- {len(records)} contributions ({len(records) - proposals} testimonies, {proposals} proposals) from "
+    assert scope_line in findings
+    sizes = sorted(((row["size"], row["id"]) for row in list_themes(corpus)), key=lambda t: (-t[0], t[1]))
+    line = findings.split("The largest themes:")[1].split("\n")[0]
+    largest = re.findall(r"\[#(\d+) [^\]]+\]\(#[^)]+\) \((\d+)\)", line)
+    assert [(int(n), int(i)) for i, n in largest] == sizes[:3]
+    names = {corpus.codebook.get(key).name("en"): key for key in corpus.codebook.keys}
+    line = findings.split("Contributions by primary driver:")[1].split("\n")[0]
+    shown = {names[name]: int(n) for name, n in re.findall(r"\[([^\]]+)\]\(#[^)]+\) (\d+)", line)}
+    assignments = corpus.themes.assignments()
+    assert shown == Counter(a.primary_driver for a in assignments.values() if a.primary_driver)
+    assert list(shown.values()) == sorted(shown.values(), reverse=True)  # largest first
+    assert "[What communities propose](#what-communities-propose)" in findings
+    nepal = reports[("NP", "md")].path.read_text().split("\n## Key findings\n")[1].split("\n## ")[0]
+    people: dict[str, set] = {}
+    for record in records:
+        for group in record.groups:
+            people.setdefault(group, set())
+            if record.country == "NP":
+                people[group].add(record.contributor_id)
+    thin = [code for code, who in sorted(people.items()) if 0 < len(who) < 5]
+    labels = ", ".join(TextCatalogue.load().plain("en", f"group_{code}") for code in thin)
+    assert thin and f"- Least heard: {labels}, each with fewer than 5 contributors." in nepal
+    for line in findings.splitlines():  # no number from one to four, only "<5"
+        assert not re.search(r"(?<![\d#.-])[1-4](?![\d])(?! [a-z]+ 20\d\d)(?=\)|,| contrib)", line), line
+
+
+def test_growth_compares_the_latest_three_months_with_the_three_before(corpus, reports):
+    from datetime import timedelta
+
+    from analysis.reports.findings import GROWTH_DAYS
+
+    findings = reports[(None, "md")].path.read_text().split("\n## Key findings\n")[1].split("\n## ")[0]
+    line = next(line for line in findings.splitlines() if "Growing fastest" in line or "to tell which themes" in line)
+    records = corpus.store.records()
+    end = max(r.created_at for r in records)
+    middle, start = end - timedelta(days=GROWTH_DAYS), end - timedelta(days=2 * GROWTH_DAYS)
+    assignments = corpus.themes.assignments()
+    grown = re.findall(r"\[#(\d+) [^\]]+\]\(#[^)]+\) \((\d+) contributions, against (\d+)\)", line)
+    assert grown, line  # the demo corpus has themes that grew by more than a small cell
+    for theme_id, latest, before in grown:
+        members = [r for r in records if assignments.get(r.id) and assignments[r.id].theme_id == int(theme_id)]
+        assert int(latest) == sum(1 for r in members if r.created_at > middle) >= 5
+        assert int(before) == sum(1 for r in members if start < r.created_at <= middle) >= 5
+        assert int(latest) > int(before)
+    country = reports[("NP", "md")].path.read_text()
+    assert "Too few contributions per theme in the latest 91 days" in country  # 50 contributions: too few to tell
+
+
+@pytest.fixture(scope="module")
+def kenya(corpus):
+    from analysis.reports import generate_report
+
+    return generate_report(corpus, "KE", "md")
+
+
+def test_the_proposals_section_gathers_what_people_propose_by_driver_and_theme(corpus, kenya):
+    content = kenya.path.read_text()
+    section = content.split("\n## What communities propose\n")[1].split("\n## Who spoke\n")[0]
+    kenyan = [r for r in corpus.store.records() if r.country == "KE"]
+    proposals = [r for r in kenyan if r.kind == "proposal"]
+    assert f"{len(proposals)} of the {len(kenyan)} contributions are proposals" in section  # 32 of 100 in the demo
+    drivers = re.findall(r"^### (.+)$", section, re.M)
+    assert drivers and set(drivers) <= set(SECTIONS)
+    assignments = corpus.themes.assignments()
+    quoted = {r.id[:8]: r for r in corpus.store.records(kenya.testimony_ids)}
+    for theme in section.split("\n#### #")[1:]:
+        theme_id = int(theme.split(" ", 1)[0])
+        assert re.search(r"Proposals in this theme: (\d+|<5|≥5)\. \[See the theme\.\]\(#", theme)
+        for ref in REF.findall(theme):
+            record = quoted[ref]
+            assert record.kind == "proposal" and record.quotable and record.country == "KE"
+            assert assignments[record.id].theme_id == theme_id
+    assert REF.findall(section)
+    # the testimonies are quoted under the drivers, the proposals here: each quote once
+    drivers_part = content.split("\n## Charts\n")[1]
+    assert all(quoted[ref].kind == "testimony" for ref in REF.findall(drivers_part))
+
+
+def test_names_not_codes(corpus, kenya):
+    content = kenya.path.read_text()
+    assert content.startswith("# Leave No One Behind: evidence report for Kenya\n")
+    who = content.split("\n## Who spoke\n")[1].split("\n## ")[0]
+    organisations = {o.code: o.name for o in corpus.store.organisations()}
+    line = next(line for line in who.splitlines() if line.startswith("| organisation |"))
+    assert any(name in line for name in organisations.values() if name != organisations.get("plan"))
+    for code in organisations:
+        assert not re.search(rf"\| {code} \d|, {code} \d", line)
+    group_line = next(line for line in who.splitlines() if line.startswith("| group |"))
+    assert "Rural or remote area" in group_line and "rural_or_remote" not in group_line
+    assert "| language | Swahili " in who or ", Swahili " in who
+    assert "25_39" not in content and "25 to 39" in content
+
+
+def test_docx_is_a4_with_contents_page_numbers_and_header(reports):
+    import docx
+    from docx.oxml.ns import qn
+
+    result = reports[("NP", "docx")]
+    document = docx.Document(str(result.path))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    instructions = [i.text.strip() for i in document.element.body.iter(qn("w:instrText"))]
+    assert 'TOC \\o "1-3" \\h \\z \\u' in instructions
+    footer = [i.text.strip() for i in section.footer._element.iter(qn("w:instrText"))]
+    assert footer == ["PAGE", "NUMPAGES"]
+    assert "Page " in section.footer.paragraphs[0].text and " of " in section.footer.paragraphs[0].text
+    assert section.header.paragraphs[0].text == "Leave No One Behind: evidence report for Nepal"
+    update = document.settings.element.find(qn("w:updateFields"))
+    assert update is not None and update.get(qn("w:val")) == "true"
+    bookmarks = {b.get(qn("w:name")) for b in document.element.body.iter(qn("w:bookmarkStart"))}
+    links = {h.get(qn("w:anchor")) for h in document.element.body.iter(qn("w:hyperlink"))}
+    assert links and links <= bookmarks  # links inside the document go to its headings
+    annex = next(p for p in document.paragraphs if p.text == "Annex: method and data protection")
+    assert annex.paragraph_format.page_break_before
+
+
 def test_method_note(corpus, reports):
     content = reports[(None, "md")].path.read_text()
-    method = content.split("\n## Method\n")[1].split("\n## ")[0]
+    method = content.split(ANNEX)[1]
     assert corpus.settings.embedding_model in method
     run = corpus.themes.last_run()
     assert f"analysis run {run.id}" in method
@@ -84,7 +268,9 @@ def test_reports_quote_only_consented_redacted_text(corpus, reports):
         quoted = corpus.store.records(result.testimony_ids)
         assert quoted and all(r.quotable for r in quoted)
         for record in quoted:
-            assert record.id in content
+            assert f"ref. {record.id[:8]}" in content
+        for record in aggregate:
+            assert f"ref. {record.id[:8]}" not in content
     assert "[PHONE]" in phone.text
 
 
@@ -96,17 +282,17 @@ def test_reports_are_registered_with_every_quoted_id(corpus, reports):
         export = registry.get(result.export_id)
         assert registry.absolute(export) == result.path
         assert export.kind == "report" and export.format == fmt and export.status == "present"
-        assert export.params == {"country": country, "format": fmt, "n_quotes": 3}
+        assert export.params == {"country": country, "format": fmt, "n_quotes": 3, "language": "en"}
         assert sorted(export.testimony_ids) == sorted(result.testimony_ids)
-        ids_in_file = set(re.findall(r"testimony ([0-9a-f-]{36})", file_text(result.path)))
-        assert ids_in_file == set(export.testimony_ids)
+        refs_in_file = REF.findall(file_text(result.path))
+        assert sorted(refs_in_file) == sorted(i[:8] for i in export.testimony_ids)  # each quoted once
         assert [registry.data_dir / f for f in export.files] == result.files
 
 
 def test_country_report_is_restricted_to_the_country(corpus, reports):
     result = reports[("NP", "md")]
     content = result.path.read_text()
-    assert content.startswith("# Leave No One Behind: evidence report for NP\n")
+    assert content.startswith("# Leave No One Behind: evidence report for Nepal\n")
     assert {r.country for r in corpus.store.records(result.testimony_ids)} == {"NP"}
     np_count = sum(1 for r in corpus.store.records() if r.country == "NP")
     assert f"Counts: {np_count} contributions" in content
@@ -123,7 +309,8 @@ def test_small_cells_are_shown_as_lt5(corpus, reports):
 
     content = reports[("NP", "md")].path.read_text()
     gender_line = next(line for line in content.splitlines() if line.startswith("| gender |"))
-    counts = Counter(r.gender or "not given" for r in corpus.store.records() if r.country == "NP")
+    labels = {"woman": "Woman", "man": "Man", "non_binary": "Non-binary", "other": "Another gender"}  # as the bot asks
+    counts = Counter(labels.get(r.gender, "not given") for r in corpus.store.records() if r.country == "NP")
     assert any(n < 5 for n in counts.values()), "the NP corpus should have a small gender cell"
     for gender, n in counts.items():
         if n < 5:
@@ -140,21 +327,48 @@ def test_small_cells_are_shown_as_lt5(corpus, reports):
 
 def test_gaps_name_thin_groups_and_single_partner_themes(reports):
     content = reports[("NP", "md")].path.read_text()
-    gaps = content.split("\n## Gaps\n")[1]
-    assert "Groups with fewer than 5 contributors:" in gaps
-    assert "Regions with fewer than 5 contributors:" in gaps
+    gaps = content.split("\n## Gaps\n")[1].split(ANNEX)[0]
+    largest = gaps.split("\n### The largest gaps\n")[1].split("\n### ")[0]
+    assert "Least heard: " in largest and "(fewer than 5 contributors each)" in largest
     assert "Themes that several partner organisations' evidence speaks to:" in gaps or "only " in gaps
+
+
+def test_the_largest_gaps_say_which_groups_and_drivers_nobody_speaks_for(corpus, reports):
+    from analysis.texts import TextCatalogue
+
+    catalogue = TextCatalogue.load()
+    group_of = {catalogue.plain("en", f"group_{code}"): code for code in
+                {g for r in corpus.store.records() for g in r.groups}}
+    driver_of = {corpus.codebook.get(key).name("en"): key for key in corpus.codebook.keys}
+    content = reports[(None, "md")].path.read_text()
+    largest = content.split("\n### The largest gaps\n")[1].split("\n### ")[0]
+    records, assignments = corpus.store.records(), corpus.themes.assignments()
+    silent = re.findall(r"^- (.+): no contribution is mainly about (.+)\.$", largest, re.M)
+    assert silent, largest
+    for group, drivers in silent:
+        members = [r for r in records if group_of[group] in r.groups]
+        assert len({r.contributor_id for r in members}) >= 5  # a group that is heard, yet never about these
+        for driver in drivers.split(", "):
+            assert not any(assignments[r.id].primary_driver == driver_of[driver]
+                           for r in members if r.id in assignments)
+    absent = re.search(r"^- Groups not heard at all in some countries: (.+)\.$", largest, re.M)
+    names = {"BD": "Bangladesh", "GT": "Guatemala", "KE": "Kenya", "NP": "Nepal", "SN": "Senegal", "VN": "Vietnam"}
+    expected = []
+    for label, code in sorted(group_of.items(), key=lambda kv: kv[1]):  # groups by code, countries by code
+        missing = [names[c] for c in sorted(names) if not any(code in r.groups for r in records if r.country == c)]
+        if missing:
+            expected.append(f"{label} ({', '.join(missing)})")
+    assert absent and absent.group(1) == ", ".join(expected)
 
 
 def test_html_report(reports):
     result = reports[(None, "html")]
     content = result.path.read_text()
-    assert content.startswith("<!DOCTYPE html>")
-    for title in SECTIONS:
-        assert f"<h2>{title}</h2>" in content
+    assert content.startswith("<!DOCTYPE html>") and '<html lang="en">' in content
+    assert re.findall(r'<h2 id="[a-z0-9_-]+"(?: class="new-page")?>([^<]+)</h2>', content) == SECTIONS
     assert result.files == []  # standalone: the charts are inside the page
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', content)
-    assert len(images) == 3
+    assert len(images) == len(reports[(None, "md")].files)
     for image in images:
         pixels = imread(io.BytesIO(base64.b64decode(image)), format="png")
         assert pixels.shape[0] > 200 and pixels.shape[1] > 400
@@ -185,8 +399,8 @@ def test_docx_report_opens_with_its_sections_and_inline_charts(reports):
     document = docx.Document(str(result.path))
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert headings == SECTIONS
-    assert document.paragraphs[0].text == "Leave No One Behind: evidence report for NP"
-    assert len(document.inline_shapes) == 3
+    assert document.paragraphs[0].text == "Leave No One Behind: evidence report for Nepal"
+    assert len(document.inline_shapes) == len(reports[("NP", "md")].files)
     assert len([p for p in document.paragraphs if p.style.name == "Quote"]) == result.quotes
     assert document.tables
 
@@ -221,7 +435,8 @@ def test_erasure_removes_the_report_and_rebuilds_it_without_the_quote(demo_corpu
     assert new.status == "present" and new.params == old.params and new.kind == "report"
     rebuilt = registry.absolute(new).read_text()
     assert quoted.id not in rebuilt and quoted.text not in rebuilt
-    assert rebuilt.startswith("# Leave No One Behind: evidence report for NP\n")
+    assert rebuilt.startswith("# Leave No One Behind: evidence report for Nepal\n")
+    assert f"ref. {quoted.id[:8]}" not in rebuilt
     assert all((registry.data_dir / f).exists() for f in new.files)
     assert registry.get(untouched.export_id).status == "present" and untouched.path.exists()
     # two copies with the same parameters are rebuilt once
@@ -252,7 +467,7 @@ def test_a_withdrawn_quote_consent_rebuilds_the_report_still_counting_the_contri
 
 def summary_counts(markdown: str) -> dict[str, str]:
     """The rows of a Markdown report's Summary table: name -> count as written."""
-    summary = markdown.split("\n## Summary\n")[1].split("\n## ")[0]
+    summary = markdown.split("\n## Who spoke\n")[1].split("\n## ")[0]
     cells = [line.split("|") for line in summary.splitlines() if line.startswith("| ") and line.count("|") == 3]
     return {c[1].strip(): c[2].strip() for c in cells}
 
@@ -352,6 +567,7 @@ def test_docx_survives_a_staff_label_with_a_control_character(demo_corpus, tmp_p
 
 def test_each_theme_section_shows_its_languages_and_the_single_language_flag(corpus, reports):
     from analysis.explore import theme_languages
+    from analysis.languages import language_name, percent
 
     languages = theme_languages(corpus)
     content = reports[(None, "md")].path.read_text()
@@ -360,14 +576,16 @@ def test_each_theme_section_shows_its_languages_and_the_single_language_flag(cor
     for section in sections:
         theme_id = int(section.split(" ", 1)[0])
         expected = languages.of(theme_id)
-        assert f"| by language | {expected.mix.shown(5, names=True, limit=12)} |" in section
+        mix = expected.mix.protected(5)
+        assert f"| by language | {mix.text({k: language_name(k) for k in mix.cells}, limit=12)} |" in section
         flag = expected.flag
         assert ("_Essentially one language: " in section) == (flag is not None)
         if flag is not None:
-            assert flag.reason in section
+            assert (f"{percent(flag.theme_share)} of its {flag.theme_texts} texts are in "
+                    f"{language_name(flag.language)}") in section
     country = reports[("NP", "md")].path.read_text()
     if "Essentially one language" in country:
-        assert "Essentially one language: Across all countries, " in country
+        assert "Essentially one language (across all countries): " in country
     for fmt in ("html", "docx"):
         assert "by language" in file_text(reports[(None, fmt)].path)
 
@@ -375,30 +593,36 @@ def test_each_theme_section_shows_its_languages_and_the_single_language_flag(cor
 def test_the_method_note_names_the_languages_of_the_evidence_with_counts(corpus, reports):
     from collections import Counter
 
-    from analysis.languages import language_label
+    from analysis.languages import language_name
 
-    method = reports[(None, "md")].path.read_text().split("\n## Method\n")[1].split("\n## ")[0]
+    method = reports[(None, "md")].path.read_text().split(ANNEX)[1]
     counts = Counter(r.language for r in corpus.store.records())
     assert len(counts) >= 4
-    listed = ", ".join(f"{language_label(code)} {n if n >= 5 else '<5'}" for code, n in counts.most_common())
+    listed = ", ".join(f"{language_name(code)} {n if n >= 5 else '<5'}" for code, n in counts.most_common())
     assert f"Languages: the evidence came from texts in {listed} " in method
     assert "flagged as essentially one language when at least 90% of its texts are in one language" in method
     country = reports[("NP", "md")].path.read_text()
     np_counts = Counter(r.language for r in corpus.store.records() if r.country == "NP")
-    assert f"Languages: the evidence came from texts in {language_label(np_counts.most_common(1)[0][0])} " in country
+    assert f"Languages: the evidence came from texts in {language_name(np_counts.most_common(1)[0][0])} " in country
 
 
-def test_every_quote_shows_its_language(corpus, reports):
-    from analysis.languages import language_label
+def test_every_quote_shows_its_kind_language_country_and_short_reference(corpus, reports):
+    from analysis.languages import language_name
 
+    names = {"NP": "Nepal", "KE": "Kenya", "BD": "Bangladesh", "GT": "Guatemala", "SN": "Senegal", "VN": "Vietnam"}
     for (country, fmt), result in reports.items():
         content = file_text(result.path)
-        lines = [line for line in content.splitlines() if re.search(r"testimony [0-9a-f-]{36} · ", line)]
-        assert len(lines) == result.quotes
-        languages = {r.id: r.language for r in corpus.store.records(result.testimony_ids)}
+        if fmt == "html":
+            lines = [html.unescape(p) for p in re.findall(r'<p class="provenance">([^<]*)</p>', content)]
+        else:
+            lines = [line.lstrip("> —") for line in content.splitlines() if REF.search(line)]
+        assert len(lines) == result.quotes and all(line.startswith(("Testimony in ", "Proposal in ")) for line in lines)
+        records = {r.id[:8]: r for r in corpus.store.records(result.testimony_ids)}
         for line in lines:
-            testimony_id = re.search(r"testimony ([0-9a-f-]{36})", line).group(1)
-            assert f" · {language_label(languages[testimony_id])}" in line, line
+            record = records[REF.search(line).group(1)]
+            kind = "Testimony" if record.kind == "testimony" else "Proposal"
+            assert f"{kind} in {language_name(record.language)} · {names[record.country]} · through " in line, line
+            assert record.id not in line  # the short reference only: the full id is in the registry
 
 
 def test_quote_exports_show_each_quote_in_its_language(corpus):

@@ -6,11 +6,18 @@ The shortest working example::
 
     result = generate_report(evidence, "NP", "docx")   # None: the global report
     result.path, result.sections, result.quotes
+    generate_report(evidence, "KE", "docx", language="sw", template=Path("brand.docx"))
 
-The content is built once (``analysis.reports.sections``) and rendered to
-Markdown (with its charts as PNG files beside it), HTML or DOCX
-(``analysis.reports.documents``); the file is registered with the id of every
-testimony it quotes, so that an erasure finds it.
+The content is built once (``analysis.reports.sections``), in the report's
+language (``en``, ``fr``, ``es``, ``sw``: the catalogue's ``report_*`` texts), and
+rendered to Markdown (with its charts as PNG files beside it), HTML
+(``analysis.reports.documents``) or DOCX (``analysis.reports.wordfile``; on A4,
+or on an organisation's own ``template``); the file is registered with the id
+of every testimony it quotes, and with its parameters, so that an erasure
+finds it and rebuilds it the same way.
+
+A country with no contributions is not an empty report: ``NoContributions``
+says so and names the countries that have data.
 """
 
 from __future__ import annotations
@@ -18,19 +25,69 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus.errors import CorpusError, InvalidText
+from corpus.store import TestimonyFilter
 from corpus.validation import parse_country
 from corpus.vocabulary import REPORT_FORMATS
 
 from analysis.evidence import EvidenceBase
-from analysis.reports.documents import render_html, render_markdown, write_docx
+from analysis.reports.documents import render_html, render_markdown
 from analysis.reports.quotefiles import new_path, register_file
 from analysis.reports.sections import Report, ReportBuilder
+from analysis.reports.wording import Wording
+from analysis.reports.wordfile import write_docx
+from analysis.texts import DEFAULT_LANGUAGE, LANGUAGES
 
 REPORT_KIND = "report"
+REPORT_LANGUAGES = LANGUAGES
+
+
+class NoContributions(CorpusError):
+    """A report asked for a country the evidence base has no contributions from (or no country code at all).
+
+    ``countries`` are the codes that have data, for the caller to offer instead.
+    """
+
+    def __init__(self, message: str, countries: Sequence[str]) -> None:
+        super().__init__(message)
+        self.countries = list(countries)
+
+
+def countries_with_data(evidence: EvidenceBase) -> list[str]:
+    """The country codes with at least one contribution, in alphabetical order (codes only: no counts)."""
+    return sorted(code for code, n in evidence.store.stats()["by_country"].items() if code and n)
+
+
+def check_country(evidence: EvidenceBase, country: str | None) -> str | None:
+    """The country code a report is for (None: global), or ``NoContributions`` naming the countries with data."""
+    if country is None or not str(country).strip():
+        return None
+    try:
+        code = parse_country(country)
+    except InvalidText as exc:
+        countries = countries_with_data(evidence)
+        raise NoContributions(f"{exc}; {_with_data(countries)}", countries) from None
+    if not has_data(evidence, code):
+        countries = countries_with_data(evidence)
+        raise NoContributions(f"there are no contributions from {code} ({Wording().country(code)}) in the "
+                              f"evidence base: no report written; {_with_data(countries)}", countries)
+    return code
+
+
+def has_data(evidence: EvidenceBase, country: str) -> bool:
+    """Whether any contribution comes from ``country`` (one indexed count: cheap before a long report)."""
+    return evidence.store.count_testimonies(where=TestimonyFilter(country=country)) > 0
+
+
+def _with_data(countries: Sequence[str]) -> str:
+    if not countries:
+        return "the evidence base has no contributions from any country yet"
+    names = Wording()
+    return "countries with data: " + ", ".join(f"{code} ({names.country(code)})" for code in countries)
 
 
 @dataclass
@@ -45,6 +102,7 @@ class ReportResult:
     sections: list[str]
     quotes: int
     testimony_ids: list[str] = field(default_factory=list)
+    language: str = DEFAULT_LANGUAGE
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -56,6 +114,7 @@ class ReportResult:
             "title": self.title,
             "country": self.country,
             "format": self.format,
+            "language": self.language,
             "sections": self.sections,
             "quotes": self.quotes,
             "files": [str(f) for f in self.files],
@@ -69,13 +128,14 @@ def compose_report(
     *,
     n_quotes: int = 3,
     exclude: Iterable[str] = (),
+    language: str = DEFAULT_LANGUAGE,
 ) -> Report:
-    """The content of the report for ``country`` (ISO code) or, with ``None``, the global report.
+    """The content of the report for ``country`` (ISO code) or, with ``None``, the global report, in ``language``.
 
     ``exclude`` leaves testimonies out entirely (used when rebuilding a report
     after an erasure, in case the caller has not removed them from the store yet).
     """
-    return ReportBuilder(evidence, country, n_quotes=n_quotes, exclude=set(exclude)).build()
+    return ReportBuilder(evidence, country, n_quotes=n_quotes, exclude=set(exclude), language=language).build()
 
 
 def generate_report(
@@ -86,27 +146,48 @@ def generate_report(
     n_quotes: int = 3,
     created_by: str = "cli",
     exclude: Iterable[str] = (),
+    language: str = DEFAULT_LANGUAGE,
+    template: Path | None = None,
 ) -> ReportResult:
-    """Compose, write and register a report; returns where it is and what it holds."""
+    """Compose, write and register a report; returns where it is and what it holds.
+
+    ``language`` is the report's (``REPORT_LANGUAGES``); ``template`` a .docx
+    whose styles, page set-up, header and footer a DOCX report takes (its body
+    is replaced). A country without contributions raises ``NoContributions``.
+    """
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"report format {fmt!r} is not one of {', '.join(REPORT_FORMATS)}")
+    if language not in REPORT_LANGUAGES:
+        raise InvalidText(f"report language {language!r} is not one of {', '.join(REPORT_LANGUAGES)}")
+    if template is not None and fmt != "docx":
+        raise InvalidText("a template is for DOCX reports: add --format docx, or leave the template out")
+    if template is not None and not Path(template).is_file():
+        raise InvalidText(f"the template {Path(template).name!r} is not a file: give the path of a .docx file")
     started = time.perf_counter()
-    country = parse_country(country)
-    report = compose_report(evidence, country, n_quotes=n_quotes, exclude=exclude)
+    country = check_country(evidence, country)
+    report = compose_report(evidence, country, n_quotes=n_quotes, exclude=exclude, language=language)
     exports_dir = evidence.settings.exports_dir
     path = new_path(exports_dir, REPORT_KIND, country or "global", fmt)
     companions: list[Path] = []
     if fmt == "docx":
-        write_docx(report.title, report.blocks, path)
+        try:
+            write_docx(report.title, report.blocks, path, language=language, template=template,
+                       header=report.header, page_text=report.page_text)
+        except (ValueError, KeyError, zipfile.BadZipFile) as exc:  # python-docx on a file that is not a Word document
+            path.unlink(missing_ok=True)
+            raise InvalidText(f"the template cannot be read as a Word document ({exc.__class__.__name__}): "
+                              "give a .docx file saved by Word or LibreOffice") from None
     elif fmt == "html":
-        path.write_text(render_html(report.title, report.blocks), encoding="utf-8")
+        path.write_text(render_html(report.title, report.blocks, language), encoding="utf-8")
     else:
         text, files = render_markdown(report.title, report.blocks, path.stem)
         for name, png in files.items():
             (exports_dir / name).write_bytes(png)
             companions.append(exports_dir / name)
         path.write_text(text, encoding="utf-8")
-    params = {"country": country, "format": fmt, "n_quotes": n_quotes}
+    params = {"country": country, "format": fmt, "n_quotes": n_quotes, "language": language}
+    if template is not None:
+        params["template"] = str(Path(template).resolve())
     export = register_file(evidence, path, companions, kind=REPORT_KIND, format=fmt, title=report.title, params=params,
                        testimony_ids=report.quoted_ids, created_by=created_by)
     return ReportResult(
@@ -115,6 +196,7 @@ def generate_report(
         title=report.title,
         country=country,
         format=fmt,
+        language=language,
         sections=report.sections,
         quotes=len(report.quoted_ids),
         testimony_ids=report.quoted_ids,

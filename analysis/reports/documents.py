@@ -1,38 +1,60 @@
-"""Documents as blocks (headings, paragraphs, bullets, tables, quotes, charts), rendered to Markdown, HTML or DOCX.
+"""Documents as blocks (headings, paragraphs, bullets, tables, quotes, charts, a table of contents), rendered to
+Markdown or HTML here and to DOCX by ``analysis.reports.wordfile``.
 
 A document is built once as a list of blocks and rendered from the same
 blocks to each format, so the three always hold the same content. Every text
 written to Markdown is escaped (``_md``), so a testimony's words can never
-become a live link, an image or a tag.
+become a live link, an image or a tag; the only links are the document's own,
+to its headings (``Link``), written by the renderer.
+
+Navigation: each heading has a stable ``anchor`` (``key-findings``,
+``theme-12``). HTML uses it as the heading's ``id``; Markdown links to the
+anchors GitHub-style renderers give headings (``github_slug``); DOCX makes it
+a bookmark. A ``Contents`` block is the table of contents, drawn from the
+headings that follow.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
-import io
 import re
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+
+TOC_LEVELS = 2  # headings listed in the contents of Markdown and HTML (DOCX: its TOC field, levels 1 to 3)
+
+
+@dataclass
+class Link:
+    """A link to a heading of the same document, by its anchor."""
+
+    text: str
+    anchor: str
+
+
+Span = str | Link
+Rich = str | Sequence[Span]  # a text, or a text with links in it
 
 
 @dataclass
 class Heading:
     text: str
     level: int = 1
+    anchor: str = ""  # stable id (``theme-12``); derived from the text when empty
+    new_page: bool = False  # starts a new page when printed (an annex)
 
 
 @dataclass
 class Paragraph:
-    text: str
+    text: Rich
     note: bool = False
 
 
 @dataclass
 class Bullets:
-    items: list[str]
+    items: list[Rich]
 
 
 @dataclass
@@ -54,20 +76,100 @@ class Chart:
     caption: str
 
 
-Block = Heading | Paragraph | Bullets | Table | QuoteBlock | Chart
+@dataclass
+class Contents:
+    """The table of contents: the headings after it (Markdown and HTML), a TOC field Word fills (DOCX)."""
+
+    title: str
+    update_hint: str = ""  # what DOCX shows until Word has filled the field in
+
+
+Block = Heading | Paragraph | Bullets | Table | QuoteBlock | Chart | Contents
+
+
+@dataclass
+class Anchors:
+    """Where each heading can be linked to: its HTML id and its GitHub-style Markdown slug, by anchor."""
+
+    ids: dict[int, str] = field(default_factory=dict)  # block index -> anchor
+    slugs: dict[str, str] = field(default_factory=dict)  # anchor -> Markdown slug
+
+    @classmethod
+    def of(cls, blocks: Sequence[Block], title: str = "") -> Anchors:
+        anchors = cls()
+        seen: dict[str, int] = {}
+        used: set[str] = set()
+        if title:
+            _unique_slug(github_slug(title), seen)
+        for index, block in enumerate(blocks):
+            if not isinstance(block, Heading):
+                continue
+            anchor = block.anchor or "h-" + (_ascii_slug(block.text) or str(index))
+            while anchor in used:
+                anchor += "-x"
+            used.add(anchor)
+            anchors.ids[index] = anchor
+            anchors.slugs[anchor] = _unique_slug(github_slug(block.text), seen)
+        return anchors
+
+
+def github_slug(text: str) -> str:
+    """The anchor GitHub (and renderers that follow it) gives a heading: lower case, punctuation and symbols
+    dropped, each space a hyphen (``"#7 Water · wells"`` -> ``"7-water--wells"``)."""
+    kept = "".join(c for c in str(text).lower() if c in " -_" or unicodedata.category(c)[0] in "LNM")
+    return kept.replace(" ", "-")
+
+
+def _unique_slug(slug: str, seen: dict[str, int]) -> str:
+    """GitHub's rule for repeated headings: the second ``a`` is ``a-1``, the third ``a-2``."""
+    if slug not in seen:
+        seen[slug] = 0
+        return slug
+    while True:
+        seen[slug] += 1
+        candidate = f"{slug}-{seen[slug]}"
+        if candidate not in seen:
+            seen[candidate] = 0
+            return candidate
+
+
+def _ascii_slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40]
+
+
+def plain(text: Rich) -> str:
+    """A rich text's words, without its links."""
+    return text if isinstance(text, str) else "".join(s.text if isinstance(s, Link) else s for s in text)
+
+
+def spans(text: Rich) -> list[Span]:
+    return [text] if isinstance(text, str) else list(text)
+
+
+def contents_entries(blocks: Sequence[Block], anchors: Anchors, start: int,
+                     levels: int = TOC_LEVELS) -> list[tuple[int, str, str]]:
+    """``(level, text, anchor)`` of the headings after block ``start`` that a contents lists."""
+    return [(b.level, b.text, anchors.ids[i]) for i, b in enumerate(blocks)
+            if i > start and isinstance(b, Heading) and b.level <= levels]
+
+
+# -- Markdown -------------------------------------------------------------------------
 
 
 def render_markdown(title: str, blocks: Sequence[Block], chart_stem: str) -> tuple[str, dict[str, bytes]]:
     """Markdown text and the chart files (name -> PNG) it links to, to be written next to it."""
     lines = [f"# {_md(title)}", ""]
     files: dict[str, bytes] = {}
-    for block in blocks:
+    anchors = Anchors.of(blocks, title)
+    md = lambda text: _md_rich(text, anchors)  # noqa: E731
+    for index, block in enumerate(blocks):
         if isinstance(block, Heading):
             lines += ["#" * (block.level + 1) + " " + _md(block.text), ""]
         elif isinstance(block, Paragraph):
-            lines += [f"_{_md(block.text)}_" if block.note else _md(block.text), ""]
+            lines += [f"_{md(block.text)}_" if block.note else md(block.text), ""]
         elif isinstance(block, Bullets):
-            lines += [f"- {_md(item)}" for item in block.items] + [""]
+            lines += [f"- {md(item)}" for item in block.items] + [""]
         elif isinstance(block, Table):
             lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
             lines.append("|" + "|".join(" --- " for _ in block.headers) + "|")
@@ -80,33 +182,62 @@ def render_markdown(title: str, blocks: Sequence[Block], chart_stem: str) -> tup
             name = f"{chart_stem}-{block.name}.png"
             files[name] = block.png
             lines += [f"![{_md(block.caption)}]({name})", "", f"_{_md(block.caption)}_", ""]
+        elif isinstance(block, Contents):
+            lines += [f"**{_md(block.title)}**", ""]
+            lines += ["  " * (level - 1) + f"- [{_md(text)}](#{anchors.slugs[anchor]})"
+                      for level, text, anchor in contents_entries(blocks, anchors, index)] + [""]
     return "\n".join(lines).rstrip() + "\n", files
 
 
-def render_html(title: str, blocks: Sequence[Block]) -> str:
+def _md_rich(text: Rich, anchors: Anchors) -> str:
+    """A rich text as Markdown: its words escaped, its links to headings as links to their slugs."""
+    out = []
+    for position, span in enumerate(spans(text)):
+        if isinstance(span, Link) and span.anchor in anchors.slugs:
+            out.append(f"[{_md(span.text)}](#{anchors.slugs[span.anchor]})")
+            continue
+        words = plain([span])
+        lead = words[: len(words) - len(words.lstrip(" "))] if position else ""  # a space between spans stays
+        out.append(lead + _md(words[len(lead):]))
+    return "".join(out)
+
+
+# -- HTML -----------------------------------------------------------------------------
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}"
+    "table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;"
+    "vertical-align:top}blockquote{border-left:4px solid #0072B2;margin:1rem 0;padding:.25rem 1rem;background:#f4f8fb}"
+    ".provenance{font-size:.85em;color:#555}.note{color:#555;font-style:italic}img{max-width:100%}"
+    "a{color:#0060a0}nav.toc{border:1px solid #ddd;padding:.5rem 1rem;margin:1rem 0}nav.toc ul{margin:.25rem 0}"
+    ".toc-title{font-weight:bold;margin:.25rem 0}h2,h3,h4{page-break-after:avoid}"
+    "@media print{.new-page{break-before:page}body{max-width:none}}"
+)
+
+
+def render_html(title: str, blocks: Sequence[Block], language: str = "en") -> str:
     """A standalone HTML page: the charts are inside it (``data:`` URIs), so the one file travels whole."""
     e = html.escape
+    anchors = Anchors.of(blocks)
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{e(language)}"><head><meta charset="utf-8">',
         f"<title>{e(title)}</title>",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-        "line-height:1.5;color:#222}table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #bbb;"
-        "padding:.25rem .5rem;text-align:left;vertical-align:top}blockquote{border-left:4px solid #0072B2;"
-        "margin:1rem 0;padding:.25rem 1rem;background:#f4f8fb}.provenance{font-size:.85em;color:#555}"
-        ".note{color:#555;font-style:italic}img{max-width:100%}</style>",
+        f"<style>{_STYLE}</style>",
         "</head><body>",
         f"<h1>{e(title)}</h1>",
     ]
-    for block in blocks:
+    for index, block in enumerate(blocks):
         if isinstance(block, Heading):
             level = min(block.level + 1, 6)
-            parts.append(f"<h{level}>{e(block.text)}</h{level}>")
+            page = ' class="new-page"' if block.new_page else ""
+            parts.append(f'<h{level} id="{e(anchors.ids[index])}"{page}>{e(block.text)}</h{level}>')
         elif isinstance(block, Paragraph):
-            parts.append(f'<p class="note">{e(block.text)}</p>' if block.note else f"<p>{e(block.text)}</p>")
+            text = _html_rich(block.text, anchors)
+            parts.append(f'<p class="note">{text}</p>' if block.note else f"<p>{text}</p>")
         elif isinstance(block, Bullets):
-            parts.append("<ul>" + "".join(f"<li>{e(item)}</li>" for item in block.items) + "</ul>")
+            parts.append("<ul>" + "".join(f"<li>{_html_rich(item, anchors)}</li>" for item in block.items) + "</ul>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{e(h)}</th>" for h in block.headers)
             body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in block.rows)
@@ -117,75 +248,48 @@ def render_html(title: str, blocks: Sequence[Block]) -> str:
         elif isinstance(block, Chart):
             source = "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
             parts.append(f'<figure><img src="{source}" alt="{e(block.caption)}"><figcaption>{e(block.caption)}</figcaption></figure>')
+        elif isinstance(block, Contents):
+            parts.append(f'<nav class="toc"><p class="toc-title">{e(block.title)}</p>'
+                         + _html_contents(contents_entries(blocks, anchors, index)) + "</nav>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+def _html_rich(text: Rich, anchors: Anchors) -> str:
+    out = []
+    for span in spans(text):
+        if isinstance(span, Link) and span.anchor in anchors.slugs:
+            out.append(f'<a href="#{html.escape(span.anchor)}">{html.escape(span.text)}</a>')
+        else:
+            out.append(html.escape(plain([span])))
+    return "".join(out)
 
 
-def write_docx(title: str, blocks: Sequence[Block], path: Path) -> None:
-    """A Word document of ``blocks`` at ``path``, charts inline."""
-    from docx import Document
-    from docx.shared import Inches, Pt
-
-    blocks = [_docx_safe(b) for b in blocks]
-    title = _NOT_XML.sub("", title)
-
-    document = Document()
-    document.core_properties.title = title
-    document.core_properties.author = "lnob"
-    document.add_heading(title, level=0)
-    for block in blocks:
-        if isinstance(block, Heading):
-            document.add_heading(block.text, level=min(block.level, 9))
-        elif isinstance(block, Paragraph):
-            paragraph = document.add_paragraph()
-            run = paragraph.add_run(block.text)
-            run.italic = block.note
-        elif isinstance(block, Bullets):
-            for item in block.items:
-                document.add_paragraph(item, style="List Bullet")
-        elif isinstance(block, Table):
-            table = document.add_table(rows=1, cols=len(block.headers), style="Table Grid")
-            for cell, header in zip(table.rows[0].cells, block.headers):
-                cell.text = header
-                for run in cell.paragraphs[0].runs:
-                    run.bold = True
-            for row in block.rows:
-                for cell, value in zip(table.add_row().cells, row):
-                    cell.text = value
-            document.add_paragraph()
-        elif isinstance(block, QuoteBlock):
-            document.add_paragraph(block.text, style="Quote")
-            provenance = document.add_paragraph().add_run(block.provenance)
-            provenance.font.size = Pt(8)
-        elif isinstance(block, Chart):
-            document.add_picture(io.BytesIO(block.png), width=Inches(6.3))
-            document.add_paragraph(block.caption, style="Caption")
-    document.save(str(path))
-
-
-def _docx_safe(block: Block) -> Block:
-    """The block with characters XML cannot hold removed (a staff label may carry one)."""
-    clean = lambda text: _NOT_XML.sub("", text)  # noqa: E731
-    if isinstance(block, (Heading, Paragraph)):
-        return dataclasses.replace(block, text=clean(block.text))
-    if isinstance(block, Bullets):
-        return Bullets([clean(i) for i in block.items])
-    if isinstance(block, Table):
-        return Table([clean(h) for h in block.headers], [[clean(c) for c in row] for row in block.rows])
-    if isinstance(block, QuoteBlock):
-        return QuoteBlock(clean(block.text), clean(block.provenance))
-    if isinstance(block, Chart):
-        return dataclasses.replace(block, caption=clean(block.caption))
-    return block
+def _html_contents(entries: Sequence[tuple[int, str, str]]) -> str:
+    """Nested lists: each heading's entry holds the list of the deeper headings under it."""
+    if not entries:
+        return ""
+    out, depth = ["<ul>"], 1
+    for position, (level, text, anchor) in enumerate(entries):
+        if position and level > depth:
+            out += ["<ul>"] * (level - depth)
+        elif position:
+            out.append("</li>")
+            out += ["</ul></li>"] * (depth - max(level, 1))
+        depth = max(level, 1) if position or level <= 1 else depth
+        out.append(f'<li><a href="#{html.escape(anchor)}">{html.escape(text)}</a>')
+    out.append("</li>")
+    out += ["</ul></li>"] * (depth - 1)
+    out.append("</ul>")
+    return "".join(out)
 
 
 def section_titles(blocks: Sequence[Block]) -> list[str]:
     """The top-level section headings, in order."""
     return [b.text for b in blocks if isinstance(b, Heading) and b.level == 1]
 
+
+# -- Markdown escaping ----------------------------------------------------------------
 
 _LINE_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 _MARKDOWN_SYNTAX = re.compile(

@@ -24,8 +24,17 @@ from analysis.evidence import EvidenceBase
 from analysis.explore import theme_members
 from analysis.reports.quotefiles import readable_codebook
 from analysis.reports.scope import PLACE, ReportScope, ThemeInScope, group_by
+from analysis.reports.wording import Wording
 
 MAX_REGIONS_CHARTED = 12
+
+
+def chart_texts(words: Wording) -> charts.ChartTexts:
+    """The words a chart writes besides its data, in a report's language."""
+    keys = words.codebook.keys if words.codebook is not None else ()
+    return charts.ChartTexts(contributions=words("axis_contributions"), hidden=words("chart_hidden", small="{small}"),
+                             no_data=words("chart_no_data"), withheld=words("withheld"), no_driver=words("no_driver"),
+                             drivers={key: words.driver(key) for key in keys})
 
 
 def chart_rows(themes: Sequence[ThemeInScope], cells: dict[int, Cell]) -> list[dict]:

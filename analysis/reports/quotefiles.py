@@ -33,7 +33,8 @@ from corpus.vocabulary import EXPORT_FORMATS
 from analysis.drivers import Codebook
 from analysis.evidence import EvidenceBase
 from analysis.quotes import Quote, provenance
-from analysis.reports.documents import Block, Paragraph, QuoteBlock, render_markdown, write_docx
+from analysis.reports.documents import Block, Paragraph, QuoteBlock, render_markdown
+from analysis.reports.wordfile import write_docx
 
 log = logging.getLogger(__name__)
 

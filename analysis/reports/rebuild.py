@@ -22,8 +22,9 @@ from corpus.exports import ExportFile, ExportRegistry
 from analysis.evidence import EvidenceBase
 from analysis.reports.explorer import EXPLORER_KIND, write_explorer
 from analysis.relabel import Relabel
-from analysis.reports.builder import REPORT_KIND, generate_report
+from analysis.reports.builder import REPORT_KIND, NoContributions, generate_report
 from analysis.reports.quotefiles import slug, write_quotes
+from analysis.texts import DEFAULT_LANGUAGE
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,8 @@ def _rebuild_key(export: ExportFile) -> tuple:
         return (EXPLORER_KIND,)
     if export.kind == REPORT_KIND:
         params = export.params or {}
-        return (REPORT_KIND, params.get("country"), params.get("format", export.format), params.get("n_quotes", 3))
+        return (REPORT_KIND, params.get("country"), params.get("format", export.format), params.get("n_quotes", 3),
+                params.get("language", DEFAULT_LANGUAGE), params.get("template"))
     return ("export", export.id)
 
 
@@ -158,9 +160,14 @@ def _regenerate(
     ``title`` (default: its own); returns the new export's id (None: nothing left to write)."""
     params = dict(export.params or {})
     if export.kind == REPORT_KIND:  # quotes are chosen afresh, consent re-checked
-        result = generate_report(evidence, params.get("country"), params.get("format", export.format),
-                                 n_quotes=int(params.get("n_quotes", 3)), created_by=export.created_by,
-                                 exclude=exclude)
+        try:
+            result = generate_report(evidence, params.get("country"), params.get("format", export.format),
+                                     n_quotes=int(params.get("n_quotes", 3)), created_by=export.created_by,
+                                     exclude=exclude, language=params.get("language", DEFAULT_LANGUAGE),
+                                     template=_template(params.get("template")))
+        except NoContributions:  # the country's last contributions were erased: nothing left to report
+            log.info("report %s not rebuilt: its country has no contributions left", export.id)
+            return None
         return result.export_id
     if export.kind == EXPLORER_KIND:  # every quotable point afresh, consent re-checked
         _, replacement = write_explorer(evidence, created_by=export.created_by, exclude=unquoted)
@@ -171,3 +178,13 @@ def _regenerate(
     _, replacement = write_quotes(evidence, remaining, export.format, title=title or export.title, kind=export.kind,
                                   params=params, created_by=export.created_by, exclude=unquoted)
     return replacement.id
+
+
+def _template(path: str | None) -> Path | None:
+    """A report's DOCX template, when it is still where it was; else the report is rebuilt on the default A4 pages."""
+    if path is None:
+        return None
+    if Path(path).is_file():
+        return Path(path)
+    log.warning("a report's DOCX template is no longer at its path; it is rebuilt without it")
+    return None

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from corpus.store import TestimonyRecord
 
-from analysis.counting import Breakdown, Cell, Count, cell_of, count_by, count_of, protect, public
+from analysis.counting import Breakdown, Cell, Count, cell_of, count_by, count_of, protect, protect_table, public
+from analysis.counting import Table as CountTable
 from analysis.drivers import NO_DRIVER, driver_keys
 from analysis.evidence import EvidenceBase
 from analysis.explore import protect_themes, theme_cells
@@ -157,6 +158,7 @@ class ReportScope:
         self.unthemed = [r for r in self.records if r.id not in themed]
         self.codebook = readable_codebook(self.evidence)
         self.keys = list(driver_keys(self.codebook))
+        self.organisations = {o.code: o.name for o in store.organisations()}
         self._protect(all_records)
         return self
 
@@ -193,3 +195,68 @@ class ReportScope:
         """The primary driver of a record's assignment (None: unassigned, or no driver)."""
         assignment = self.assignments.get(record.id)
         return assignment.primary_driver if assignment is not None else None
+
+    def driver_or_none(self, record: TestimonyRecord) -> str:
+        return self._driver_of(record) or NO_DRIVER
+
+    # -- the breakdowns and tables several sections show ----------------------------------
+
+    @property
+    def place_name(self) -> str:
+        """What a place is in this scope: a country (the global report) or a region within the country."""
+        return "country" if self.country is None else "region"
+
+    def kinds(self) -> tuple:
+        """The name of the scope's breakdown by kind (testimony, proposal)."""
+        self.counts.of(("by", "kind"), group_by(self.records, BREAKDOWN_KEYS["kind"]))
+        return ("by", "kind")
+
+    def consent(self) -> tuple:
+        """The name of the scope's breakdown by consent (quotable, aggregate), as ``lnob theme`` has it."""
+        self.counts.of(("consent",), group_by(self.records, lambda r: "quotable" if r.quotable else "aggregate"))
+        return ("consent",)
+
+    def theme_kinds(self, theme: ThemeInScope) -> tuple:
+        """The name of a theme's breakdown by kind (its testimonies and proposals), as its section shows it."""
+        self.counts.of(("theme", theme.id, "kind"), group_by(theme.members, BREAKDOWN_KEYS["kind"]))
+        return ("theme", theme.id, "kind")
+
+    def places(self) -> Breakdown:
+        """The breakdown of the scope by place, as the summary and ``/gaps`` show it."""
+        return self.counts.of(("by", self.place_name), group_by(self.records, PLACE[self.place_name]))
+
+    def place_table(self) -> CountTable:
+        """Contributions per place and primary driver, the table protected as a whole, its totals as the
+        breakdowns by place and by driver show them."""
+        if not hasattr(self, "_place_table"):
+            places = self.places()
+            by_place = group_by(self.records, PLACE[self.place_name])
+            counts = {p: count_by(by_place.get(p, []), self.driver_or_none) for p in places.cells}
+            self._place_table = protect_table(counts, self.small_cell, columns=self.driver_columns(),
+                                              row_totals=places.cells, column_totals=self.driver_totals())
+        return self._place_table
+
+    def group_table(self) -> tuple[Breakdown, CountTable]:
+        """Contributions per self-identified group (and none given) and primary driver: the breakdown by
+        group, with the groups heard elsewhere but not here as empty rows, and the table protected as a whole."""
+        if not hasattr(self, "_group_table"):
+            groups = group_by(self.records, BREAKDOWN_KEYS["group"])
+            shown = self.counts.of(("by", "group"), groups)
+            empty = Cell(Count(), "empty", self.small_cell)
+            rows = Breakdown(dict(shown.cells) | {g: empty for g in self.all_groups if g not in shown},
+                             self.small_cell, shown.withheld)
+            if NO_GROUP in rows.cells:  # the row of those who gave no group comes last
+                rows.cells[NO_GROUP] = rows.cells.pop(NO_GROUP)
+            counts = {g: count_by(groups.get(g, []), self.driver_or_none) for g in rows.cells}
+            table = protect_table(counts, self.small_cell, columns=self.driver_columns(), row_totals=rows.cells,
+                                  column_totals=self.driver_totals())
+            self._group_table = (rows, table)
+        return self._group_table
+
+    def driver_columns(self) -> list[str]:
+        """The codebook's drivers, then any other primary driver found, then none."""
+        return list(dict.fromkeys([*self.keys, *sorted(self.by_driver.cells), NO_DRIVER]))
+
+    def driver_totals(self) -> dict[str, Cell]:
+        empty = Cell(Count(), "empty", self.small_cell)
+        return {d: self.by_driver.cells.get(d, empty) for d in self.driver_columns()}

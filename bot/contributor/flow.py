@@ -56,7 +56,7 @@ TYPED = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & ~filters.
 FORWARDED_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & filters.FORWARDED
 OWN_YES = r"^own:yes$"
 
-INVALID_TEXT_KEYS = {  # InvalidText.reason -> what the person is told (texts.yaml)
+INVALID_TEXT_KEYS = {  # InvalidText.reason -> what the person is told (analysis/texts.yaml)
     "empty": "bad_text_empty",
     "too_long": "bad_text_long",
     "no_letters": "bad_text_no_letters",

@@ -22,8 +22,11 @@ from analysis.reports.explorer import write_explorer
 from analysis.reports import (
     EXPORT_FORMATS,
     REPORT_FORMATS,
+    REPORT_LANGUAGES,
+    countries_with_data,
     drivers_chart,
     generate_report,
+    has_data,
     report_package,
     theme_month_chart,
     themes_chart,
@@ -32,7 +35,7 @@ from analysis.reports import (
 from corpus.errors import CorpusError, NotFound
 
 from bot.context import BotContext
-from bot.messages import cut, reply
+from bot.messages import cut, language_of, reply
 from bot.staff.base import audit, member, staff_services
 from bot.staff.search import ParsedSearch, find_quotes, parse_or_explain
 from bot.staff.views import buttons, rest_of_message, text, theme_id_arg
@@ -182,33 +185,53 @@ async def _send_document(update: Update, context: BotContext, filename: str, doc
 # -- reports --------------------------------------------------------------------------------
 
 async def report(update: Update, context: BotContext) -> None:
-    """``/report COUNTRY|global [docx|md|html]``: written in the background, then sent as a document.
+    """``/report COUNTRY|global [docx|md|html] [en|fr|es|sw]``: written in the background, then sent as a document.
 
-    DOCX and HTML hold their charts; Markdown comes as a zip of the report and its chart images.
+    The format and the language come in either order after the scope; the report is in the staff member's chat
+    language unless another is named. DOCX and HTML hold their charts; Markdown comes as a zip of the report and
+    its chart images. A country without contributions is answered at once, with the countries that have data.
     """
     args = context.args or []
     scope = args[0] if args else ""
-    fmt = args[1].lower() if len(args) > 1 else "docx"
+    options = [a.lower() for a in args[1:]]
+    formats = [a for a in options if a in REPORT_FORMATS]
+    languages = [a for a in options if a in REPORT_LANGUAGES]
     is_global = scope.lower() == "global"
-    if not scope or fmt not in REPORT_FORMATS or not (is_global or (len(scope) == 2 and scope.isalpha())):
+    if (not scope or len(options) != len(formats) + len(languages) or len(formats) > 1 or len(languages) > 1
+            or not (is_global or (len(scope) == 2 and scope.isalpha()))):
         await reply(update, context, text(update, context, "usage_report"))
         return
+    fmt = formats[0] if formats else "docx"
+    language = languages[0] if languages else _report_language(update, context)
     country = None if is_global else scope.upper()
+    evidence = context.services.evidence
+    if country is not None and not await asyncio.to_thread(has_data, evidence, country):
+        with_data = await asyncio.to_thread(countries_with_data, evidence)
+        await reply(update, context, text(update, context, "report_no_data", country=country,
+                                          countries=", ".join(with_data) or "—"))
+        return
     await reply(update, context, text(update, context, "report_started", scope=country or "global"))
-    context.application.create_task(_write_report(update, context, country, fmt), update=update)
+    context.application.create_task(_write_report(update, context, country, fmt, language), update=update)
 
 
-async def _write_report(update: Update, context: BotContext, country: str | None, fmt: str) -> None:
+def _report_language(update: Update, context: BotContext) -> str:
+    """The staff member's chat language when reports are written in it, else English."""
+    language = language_of(update, context)
+    return language if language in REPORT_LANGUAGES else "en"
+
+
+async def _write_report(update: Update, context: BotContext, country: str | None, fmt: str, language: str) -> None:
     evidence, staff = context.services.evidence, member(context)
     try:
-        result = await asyncio.to_thread(generate_report, evidence, country, fmt,
+        result = await asyncio.to_thread(generate_report, evidence, country, fmt, language=language,
                                          created_by=f"staff:{staff.pseudonym[:12]}")
     except CorpusError as exc:
         await reply(update, context, text(update, context, "report_failed", reason=str(exc)))
         return
     caption = text(update, context, "report_done", scope=country or "global", quotes=result.quotes,
                    sections=", ".join(result.sections), seconds=result.seconds)
-    await audit(context, "report", {"country": country, "format": fmt, "export": result.export_id}, result.quotes)
+    await audit(context, "report", {"country": country, "format": fmt, "language": language,
+                                    "export": result.export_id}, result.quotes)
     name, content = await asyncio.to_thread(report_package, result)
     await _send_document(update, context, name, io.BytesIO(content), caption)
 
