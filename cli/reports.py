@@ -9,7 +9,7 @@ so that erasure reaches it::
     lnob export theme 12 --format csv
     lnob export search "no clinic nearby" --country KE --format md --min-relevance 60
     lnob exports list --csv
-    lnob explore --out ~/Desktop/themes.html
+    lnob explore --json
 """
 
 from __future__ import annotations
