@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -297,32 +298,73 @@ async def serving(
             await application.post_shutdown(application)
 
 
-async def wait_for_bot_api(bot_settings: BotSettings, *, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
-    """Return once the Bot API answers ``getMe`` for the token; until then retry with back-off.
+async def wait_for_bot_api(bot_settings: BotSettings, *, first_delay: float = 1.0, max_delay: float = 60.0) -> bool:
+    """Return True once the Bot API answers ``getMe`` for the token; until then retry with back-off.
+    Return False when the process is told to stop (SIGINT, SIGTERM) first.
 
     Each failed try is one warning line (where, why, when the next try is),
     never a traceback: a network that comes back later is normal, not a bug.
     A token the server refuses is ``BotConfigError``: retrying cannot help.
+    A stop is caught by a signal handler of its own and ends a try under way,
+    rather than relying on asyncio's cancellation reaching through the HTTP
+    library (under heavy load a test once saw the bot still retrying 60 s
+    after Ctrl-C; the cause was not pinned down).
     """
     token = bot_settings.require_token()
     where = _api_address(bot_settings.telegram_api_url)
-    delay, tries = first_delay, 0
-    while True:
-        tries += 1
-        try:
-            async with Bot(token, base_url=bot_settings.telegram_api_url, base_file_url=bot_settings.resolved_file_url):
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = []
+    for number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+            loop.add_signal_handler(number, stop.set)
+            handled.append(number)
+    try:
+        delay, tries = first_delay, 0
+        while True:
+            tries += 1
+            attempt = asyncio.ensure_future(_get_me(token, bot_settings))
+            if not await _unless_stopped(attempt, stop):
+                return False
+            try:
+                attempt.result()
                 break
-        except InvalidToken:
-            raise BotConfigError(
-                f"the Bot API at {where} refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather"
-            ) from None
-        except (NetworkError, RetryAfter) as exc:
-            reason = str(exc).replace(token, "<token>").splitlines()[0][:200] if str(exc) else type(exc).__name__
-            log.warning("cannot reach the Bot API at %s (%s); retrying in %.0f s", where, reason, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, max_delay)
+            except InvalidToken:
+                raise BotConfigError(
+                    f"the Bot API at {where} refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather"
+                ) from None
+            except (NetworkError, RetryAfter) as exc:
+                reason = str(exc).replace(token, "<token>").splitlines()[0][:200] if str(exc) else type(exc).__name__
+                log.warning("cannot reach the Bot API at %s (%s); retrying in %.0f s", where, reason, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return False
+            delay = min(delay * 2, max_delay)
+    finally:
+        for number in handled:
+            loop.remove_signal_handler(number)
     if tries > 1:
         log.warning("reached the Bot API at %s", where)
+    return True
+
+
+async def _get_me(token: str, bot_settings: BotSettings) -> None:
+    async with Bot(token, base_url=bot_settings.telegram_api_url, base_file_url=bot_settings.resolved_file_url):
+        pass
+
+
+async def _unless_stopped(attempt: asyncio.Future, stop: asyncio.Event) -> bool:
+    """Wait for ``attempt``; False (and the attempt cancelled) when ``stop`` is set first."""
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({attempt, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if stop.is_set():
+        attempt.cancel()
+        with contextlib.suppress(BaseException):
+            await attempt
+        return False
+    stopper.cancel()
+    return True
 
 
 def _api_address(url: str) -> str:
@@ -346,8 +388,10 @@ def run_bot(settings: Settings, bot_settings: BotSettings | None = None) -> None
     _embed_on_one_thread()
     _quiet_library_loggers()  # before the first request: httpx logs each URL, and the URL holds the token
     try:
-        asyncio.run(wait_for_bot_api(bot_settings))
+        reached = asyncio.run(wait_for_bot_api(bot_settings))
     except KeyboardInterrupt:
+        reached = False
+    if not reached:
         log.warning("stopped before the Bot API could be reached")
         return
     application = build_application(settings, bot_settings, evidence=evidence)

@@ -115,13 +115,14 @@ def test_a_country_without_contributions_is_an_error_naming_the_countries_with_d
     from analysis.reports import NoContributions, generate_report, registry_of
 
     before = len(registry_of(corpus).list())
-    for country, reason in (("FR", "there are no contributions from FR (France) in the evidence base"),
-                            ("ZZ", "country 'ZZ' is not a two-letter ISO 3166 code")):
-        with pytest.raises(NoContributions) as raised:
-            generate_report(corpus, country, "docx")
-        assert raised.value.countries == ["BD", "GT", "KE", "NP", "SN", "VN"]
-        assert str(raised.value).startswith(reason) and str(raised.value).endswith(f"countries with data: {WITH_DATA}")
-        assert "\n" not in str(raised.value)
+    with pytest.raises(NoContributions) as raised:
+        generate_report(corpus, "FR", "docx")
+    assert raised.value.countries == ["BD", "GT", "KE", "NP", "SN", "VN"]
+    assert str(raised.value).startswith("there are no contributions from FR (France) in the evidence base")
+    assert str(raised.value).endswith(f"countries with data: {WITH_DATA}") and "\n" not in str(raised.value)
+    with pytest.raises(NoContributions) as raised:  # not a country: said as search says it
+        generate_report(corpus, "ZZ", "docx")
+    assert str(raised.value) == "country 'ZZ' is not a two-letter ISO 3166 code such as NP or KE"
     assert len(registry_of(corpus).list()) == before  # nothing written
 
 

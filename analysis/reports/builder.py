@@ -68,9 +68,8 @@ def check_country(evidence: EvidenceBase, country: str | None) -> str | None:
         return None
     try:
         code = parse_country(country)
-    except InvalidText as exc:
-        countries = countries_with_data(evidence)
-        raise NoContributions(f"{exc}; {_with_data(countries)}", countries) from None
+    except InvalidText as exc:  # worded as search and export search word it (tests/test_search_filters.py)
+        raise NoContributions(str(exc), countries_with_data(evidence)) from None
     if not has_data(evidence, code):
         countries = countries_with_data(evidence)
         raise NoContributions(f"there are no contributions from {code} ({Wording().country(code)}) in the "
