@@ -756,7 +756,7 @@ class FakeUser:
         await self.api.push("edited_message", edited)
         return edited
 
-    async def press(self, data: str, *, timeout: float = 10.0, answered: bool = True) -> dict:
+    async def press(self, data: str, *, timeout: float = 30.0, answered: bool = True) -> dict:
         """Press the newest inline button with this callback data; returns the bot's answerCallbackQuery.
 
         ``answered=False`` only sends the press (for a bot that is expected to drop it).
@@ -780,7 +780,7 @@ class FakeUser:
             raise AssertionError(f"the bot did not answer the press of {data!r}; errors: {self.api.errors}") from None
         return self.api._answers[query_id]
 
-    async def toggle(self, data: str, *, timeout: float = 10.0) -> BotMessage:
+    async def toggle(self, data: str, *, timeout: float = 30.0) -> BotMessage:
         """Press a button that the bot answers by editing its keyboard; returns the edited message."""
         message = self.message_with_button(data)
         before = json.dumps(message.raw.get("reply_markup"), sort_keys=True)
@@ -807,7 +807,7 @@ class FakeUser:
                     return data
         raise AssertionError(f"no button with data starting {prefix!r}")
 
-    async def next_reply(self, timeout: float = 10.0) -> BotMessage:
+    async def next_reply(self, timeout: float = 30.0) -> BotMessage:
         """The next message the bot sends to this chat (waits for it)."""
         try:
             await self.api.wait_for(lambda: len(self.api.outbox(self.chat_id)) > self.read, timeout)
@@ -820,7 +820,7 @@ class FakeUser:
         self.read += 1
         return message
 
-    async def replies(self, count: int, timeout: float = 10.0) -> list[BotMessage]:
+    async def replies(self, count: int, timeout: float = 30.0) -> list[BotMessage]:
         return [await self.next_reply(timeout) for _ in range(count)]
 
     async def silence(self, seconds: float = 0.5) -> None:
@@ -829,12 +829,12 @@ class FakeUser:
         extra = self.api.outbox(self.chat_id)[self.read :]
         assert not extra, f"unexpected replies: {extra}"
 
-    async def say(self, text: str, timeout: float = 10.0) -> BotMessage:
+    async def say(self, text: str, timeout: float = 30.0) -> BotMessage:
         """Send ``text`` and return the bot's next reply."""
         await self.send(text)
         return await self.next_reply(timeout)
 
-    async def choose(self, data: str, timeout: float = 10.0) -> BotMessage:
+    async def choose(self, data: str, timeout: float = 30.0) -> BotMessage:
         """Press a button and return the bot's next message."""
         await self.press(data, timeout=timeout)
         return await self.next_reply(timeout)
