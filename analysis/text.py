@@ -46,18 +46,66 @@ English, and about the same for a mix of en/fr/es/sw.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
 import logging
 import re
+import sys
 import threading
+import types
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import NamedTuple
 
-import spacy
-from spacy.language import Language
-from spacy.lookups import Table
-from spacy.util import get_lang_class
+
+def import_spacy_lightly() -> None:
+    """Import spaCy without torch and without its command line, unless spaCy or torch is loaded already.
+
+    spaCy's machine-learning library, thinc, imports torch whenever it is
+    installed, only to offer PyTorch layers and GPU memory sharing. Nothing
+    here uses them: blank pipelines and lookup tables, and the CNN pipelines
+    that find names (``corpus.redaction``), run on numpy. Hidden, torch costs
+    a process that tokenises (``lnob search``) nothing; imported, it cost 2 s
+    and 190 MB. Torch itself stays importable (sentence-transformers models
+    load it as usual); thinc only keeps believing it absent.
+
+    spaCy's ``__init__`` also imports its whole command line (``spacy
+    download``, ``spacy train``...) for one function, ``spacy.info``: 0.15 to
+    0.3 s of every command's start. A stand-in for ``spacy.cli.info`` is put
+    in place while spaCy imports; its ``info`` imports the real one when
+    called, and ``spacy.cli`` itself imports as usual afterwards.
+    """
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        return
+    command_line, info_module = types.ModuleType("spacy.cli"), types.ModuleType("spacy.cli.info")
+
+    def info(*args, **kwargs):
+        """``spacy.info``: spaCy's own, imported on first call."""
+        from spacy.cli.info import info as spacy_info
+
+        return spacy_info(*args, **kwargs)
+
+    info_module.info = info  # type: ignore[attr-defined]
+    command_line.info = info_module  # type: ignore[attr-defined]
+    stand_ins = {"torch": None, "spacy.cli": command_line, "spacy.cli.info": info_module}
+    sys.modules.update(stand_ins)  # type: ignore[arg-type]  # `import torch` raises ImportError while None
+    try:
+        import spacy  # noqa: F401
+    finally:
+        for name, module in stand_ins.items():
+            if name in sys.modules and sys.modules[name] is module:
+                del sys.modules[name]
+
+
+import_spacy_lightly()
+
+import spacy  # noqa: E402
+from spacy.language import Language  # noqa: E402
+from spacy.util import get_lang_class, load_language_data, registry  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +273,7 @@ class LanguageTools:
     nlp: Language
     stop_words: frozenset[str]
     content_words: frozenset[str]
-    lemma_table: Table | None
+    lemma_table: dict[str, str | list[str]] | None  # form -> lemma (spacy-lookups-data's ``lemma_lookup``)
     plural_endings: tuple[tuple[str, str], ...] = ()
     headwords: frozenset[str] = frozenset()
     irregular_plurals: dict[str, str] = field(default_factory=dict)
@@ -246,6 +294,26 @@ class LanguageTools:
 _tools: dict[str, LanguageTools] = {}
 _tools_lock = threading.Lock()
 _MAX_REMEMBERED_TYPES = 1_000_000
+
+
+@functools.cache
+def tokenizer_version() -> str:
+    """A short fingerprint of everything tokens depend on besides a text and its language.
+
+    That is this module (its stop lists, plural rules and code), spaCy (its
+    tokenizers and stop lists), spacy-lookups-data (the lemma tables) and
+    whether pyvi (the Vietnamese tokenizer) is installed. Saved tokens
+    (``corpus.lexicon``) made under another fingerprint are made again, so a
+    change to any of these can never leave search with stale tokens.
+    """
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("spacy", "spacy-lookups-data"):
+        try:
+            digest.update(f"|{package} {version(package)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"|{package} none".encode())
+    digest.update(f"|pyvi {importlib.util.find_spec('pyvi') is not None}".encode())
+    return digest.hexdigest()[:16]
 
 
 def language_code(language: str | None, default: str) -> str:
@@ -278,28 +346,27 @@ def blank_pipeline(code: str) -> Language:
         return spacy.blank(MULTI_LANGUAGE)
 
 
-def lookup_table(nlp: Language) -> Table | None:
-    """spacy-lookups-data's ``lemma_lookup`` table for the pipeline's language, or None when it has none.
+def lookup_table(nlp: Language) -> dict[str, str | list[str]] | None:
+    """spacy-lookups-data's ``lemma_lookup`` table for the pipeline's language (the one spaCy's lemmatizer
+    reads in lookup mode), or None when it has none.
 
-    Adds spaCy's ``lemmatizer`` pipe in lookup mode so the table is loaded the
-    way spaCy loads it. The table is then consulted with the lower-cased form,
-    because spaCy's own lookup is case-sensitive and would miss a capitalised
-    first word ("Children").
+    Read as a plain dict from the package's file, as spaCy locates it: spaCy's
+    own ``Table`` hashes every key into a Bloom filter as it loads, which took
+    1.4 s for Spanish (0.16 s for English) in every process that reads a
+    query in that language; the lookups are the same. The table is consulted
+    with the lower-cased form, because its keys are case-sensitive and a
+    capitalised first word ("Children") would be missed.
     """
-    if nlp.lang == MULTI_LANGUAGE:
+    if nlp.lang == MULTI_LANGUAGE or nlp.lang not in registry.lookups:
         return None
-    try:
-        lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-    except (ValueError, ImportError, KeyError) as exc:  # E955: no lemma_lookup table for this language
-        log.info("no lemma table for language %r: %s", nlp.lang, exc)
-        if "lemmatizer" in nlp.pipe_names:
-            nlp.remove_pipe("lemmatizer")
+    path = registry.lookups.get(nlp.lang).get("lemma_lookup")
+    if path is None:
+        log.info("no lemma table for language %r", nlp.lang)
         return None
-    return lemmatizer.lookups.get_table("lemma_lookup")
+    return load_language_data(path)
 
 
-def headwords(table: Table | None) -> frozenset[str]:
+def headwords(table: dict[str, str | list[str]] | None) -> frozenset[str]:
     """The lemmas a lookup table leads to, lower-cased: the dictionary words of its language."""
     if table is None:
         return frozenset()

@@ -14,6 +14,10 @@ how many (``aggregate_only``) instead of "no quotes found".
 from __future__ import annotations
 
 import copy
+import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -81,8 +85,7 @@ def aggregate_only(searcher: Searcher, where: SearchFilter, small_cell: int) -> 
         return None
     everyone = copy.copy(catalogue)  # the same catalogue with every row quotable: its mask is the filter alone
     everyone.quotable = np.ones_like(catalogue.quotable)
-    passing = [catalogue.records[catalogue.ids[i]] for i in everyone.mask(where).nonzero()[0]]
-    unquotable = [record for record in passing if not record.quotable]
+    unquotable = catalogue.contributions(np.flatnonzero(everyone.mask(where) & ~catalogue.consented).tolist())
     if not unquotable:
         return None
     return f"<{small_cell}" if count_of(unquotable).is_small(small_cell) else f"≥{small_cell}"
@@ -97,6 +100,33 @@ def header(query: str, mode: str, count: int, filters: dict) -> str:
     """``"no clinic nearby": 5 results, hybrid search (words and meaning), country KE``."""
     shown = "".join(f", {key} {value}" for key, value in filters.items())
     return f"\"{query}\": {count} result{'' if count == 1 else 's'}, {mode} search ({MODE_NAMES[mode]}){shown}"
+
+
+@contextmanager
+def one_search() -> Iterator[None]:
+    """The process set up for one search and put back after: the query embedded on one thread, and no
+    garbage collection meanwhile.
+
+    One thread embeds a query in milliseconds; more threads, on a machine
+    whose cores are busy, wait on each other (1.8 s instead of 0.03 s at load
+    3.7 on 2 cores); a value of ``OMP_NUM_THREADS`` set by the operator is
+    kept. A search reads a few objects per contribution and keeps them to the
+    end; the collector would walk them again and again as they are made (at
+    100,000 contributions, seconds). Loading the language identifier on
+    another thread meanwhile was tried: it made searches no faster (the
+    threads take turns at the interpreter lock).
+    """
+    set_here = "OMP_NUM_THREADS" not in os.environ
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        if set_here:
+            os.environ.pop("OMP_NUM_THREADS", None)
 
 
 def search_filters(command):
@@ -130,13 +160,14 @@ def search(ctx, query: str, mode: str, limit: int, as_json: bool, as_csv: bool, 
     check_format(as_json, as_csv)
     if not query.strip():
         fail("the query is empty: give a few words, e.g. lnob search \"no clinic nearby\"")
-    from analysis.search import Searcher, checked_filter  # after the check: it loads the language tools
+    with one_search():
+        from analysis.search import Searcher, checked_filter  # after the check: it loads the language tools
 
-    evidence = open_evidence(settings_of(ctx))
-    where = checked_filter(evidence, **filters)  # a bad value is an error, not "no quotes found"
-    searcher = Searcher(evidence)
-    rows = result_rows(searcher.search(query, limit, where, mode=mode), mode, searcher)
-    withheld = None if rows else aggregate_only(searcher, where, evidence.settings.small_cell)
+        evidence = open_evidence(settings_of(ctx))
+        where = checked_filter(evidence, **filters)  # a bad value is an error, not "no quotes found"
+        searcher = Searcher.one_shot(evidence)
+        rows = result_rows(searcher.search(query, limit, where, mode=mode), mode, searcher)
+        withheld = None if rows else aggregate_only(searcher, where, evidence.settings.small_cell)
     if as_json:
         emit_json({"query": query, "mode": mode, "filters": given_filters(where), "count": len(rows),
                    "results": rows, "aggregate_only": withheld})

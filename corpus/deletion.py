@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from corpus.db import EngineStore, session_scope
+from corpus.lexicon import Lexicon
 from corpus.models import Consent, Contributor, Embedding, Testimony
 from corpus.settings import Settings
 
@@ -74,7 +75,8 @@ class Deletion(EngineStore):
             hashes = set(session.exec(select(Testimony.text_hash).where(Testimony.id.in_(all_ids))))
             session.exec(update(Testimony).where(Testimony.parent_id.in_(all_ids)).values(parent_id=None))
             found = list(session.exec(select(Testimony.id).where(Testimony.id.in_(all_ids))))
-            session.exec(delete(Testimony).where(Testimony.id.in_(all_ids)))
+            session.exec(delete(Testimony).where(Testimony.id.in_(all_ids)))  # their saved tokens cascade
+            Lexicon.forget_index(session)  # the saved search index holds every text's words
             still_used = set(session.exec(select(Testimony.text_hash).where(Testimony.text_hash.in_(hashes))))
             orphaned = hashes - still_used
             if orphaned:

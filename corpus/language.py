@@ -46,13 +46,23 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
+import os
+import tempfile
 import re
 import threading
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+import numpy as np
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.modelio import _to_array as stdlib_array
+
+log = logging.getLogger(__name__)
 
 PARTNERSHIP_LANGUAGES: tuple[str, ...] = (
     # the ten every deployment must cover
@@ -147,13 +157,82 @@ def _identifier(languages: frozenset[str] | None) -> LanguageIdentifier:
             return found
         full = _identifiers.get(None)
         if full is None:
-            full = _identifiers[None] = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            full = _identifiers[None] = _full_model()
         if languages is None:
             return full
         restricted = copy.copy(full)
         restricted.set_languages(sorted(languages))
         _identifiers[languages] = restricted
         return restricted
+
+
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)  # what a damaged copy raises
+
+
+def _full_model() -> LanguageIdentifier:
+    """The shipped model, read from its uncompressed copy in the user's cache when there is one.
+
+    py3langid ships its model compressed with LZMA and decompresses it at
+    every load: 0.6 s, the largest part of a one-shot ``lnob search`` on the
+    demo corpus. The first load keeps the decompressed arrays (68 MB) in
+    ``model_cache_dir()``, and later processes read them in about 0.2 s. The
+    copy is named after py3langid's version and the model file's size, so an
+    upgrade makes a new one; without a writable cache the model is
+    decompressed every time, as before.
+    """
+    source = Path(MODEL_DIR) / MODEL_FILE
+    cached = model_cache_dir() / f"py3langid-{version('py3langid')}-{source.stat().st_size}.npz"
+    if cached.exists():
+        try:
+            return _model_from_npz(cached)
+        except UNREADABLE as exc:  # a damaged copy: made again below
+            log.warning("the cached language model %s could not be read (%s); reading the shipped one", cached, exc)
+    _keep_uncompressed(source, cached)
+    if cached.exists():
+        try:
+            return _model_from_npz(cached)
+        except UNREADABLE:
+            cached.unlink(missing_ok=True)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def model_cache_dir() -> Path:
+    """Where models unpacked for speed are kept: ``$LNOB_CACHE_DIR``, else ``$XDG_CACHE_HOME/lnob``, else
+    ``~/.cache/lnob``. Nothing from the corpus is ever kept there."""
+    if os.environ.get("LNOB_CACHE_DIR"):
+        return Path(os.environ["LNOB_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lnob"
+
+
+def _keep_uncompressed(source: Path, target: Path) -> None:
+    """Decompress the shipped model to ``target``, whole or not at all (a temporary file renamed into place)."""
+    import lzma
+    import shutil
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".partial-", suffix=".npz", delete=False) as out:
+            partial = Path(out.name)
+            with lzma.open(source) as compressed:
+                shutil.copyfileobj(compressed, out, length=1 << 20)
+        os.replace(partial, target)
+    except OSError as exc:  # no writable cache (a read-only home, a full disk): decompress at every load
+        log.info("the language model is not kept uncompressed in %s (%s)", target.parent, exc)
+        if "partial" in locals():
+            partial.unlink(missing_ok=True)
+    except lzma.LZMAError as exc:
+        log.warning("the shipped language model could not be decompressed (%s)", exc)
+        partial.unlink(missing_ok=True)
+
+
+def _model_from_npz(path: Path) -> LanguageIdentifier:
+    """The identifier built from the model's uncompressed arrays, as py3langid builds it from its file."""
+    with np.load(path, allow_pickle=False) as arrays:
+        return LanguageIdentifier(
+            np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), arrays["classes"].tolist(),
+            stdlib_array(arrays["nextmove"]), arrays["out_feat"].tolist(), norm_probs=True,
+            tk_row=stdlib_array(arrays["nextmove_row"]),
+        )
 
 
 def model_languages() -> frozenset[str]:

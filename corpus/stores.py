@@ -12,6 +12,8 @@ The shortest working example::
     stores.staff                     # staff, invites, audit (``StaffStore``)
     stores.chat_states               # the bot's conversation state (``ChatStateStore``)
     stores.exports                   # files made from the corpus (``ExportRegistry``)
+    stores.lexicon                   # each testimony's saved search tokens (``Lexicon``)
+    stores.catalogue                 # the columns search filters on, read in one query (``CatalogueQueries``)
 
 Code outside ``corpus/`` reaches a store through this object (``EvidenceBase.stores``)
 rather than building one on the spot from an engine.
@@ -23,10 +25,12 @@ from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
+from corpus.catalogue import CatalogueQueries
 from corpus.chatstate import ChatStateStore
 from corpus.curation import CurationStore
 from corpus.db import make_engine
 from corpus.exports import ExportRegistry
+from corpus.lexicon import Lexicon
 from corpus.settings import Settings
 from corpus.staff import StaffStore
 from corpus.store import CorpusStore
@@ -65,3 +69,13 @@ class CorpusStores:
     def exports(self) -> ExportRegistry:
         """The registry of files made from the corpus (reports, quote files, explorers)."""
         return ExportRegistry(self.engine, self.settings.exports_dir, self.settings.resolved_data_dir)
+
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        """Each testimony's search tokens, saved so that a search does not tokenise the corpus again."""
+        return Lexicon(self.engine)
+
+    @cached_property
+    def catalogue(self) -> CatalogueQueries:
+        """The columns search filters on, for every testimony, without building records (one-shot search)."""
+        return CatalogueQueries(self.engine)

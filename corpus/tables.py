@@ -10,3 +10,4 @@ from corpus import curation  # noqa: F401
 from corpus import chatstate  # noqa: F401
 from corpus import exports  # noqa: F401
 from corpus import staff  # noqa: F401
+from corpus import lexicon  # noqa: F401

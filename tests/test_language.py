@@ -263,3 +263,47 @@ def test_english_messages_and_their_originals_are_told_apart(shared_data: Path, 
     assert both >= 0.95, f"only {both:.3f} of the messages detected en with their original not en"
     assert sum(english) / len(messages) >= 0.95
     assert originals.count("ht") >= 0.75 * len(messages)  # mostly Haitian Creole, as the data's README says
+
+
+# -- the model kept uncompressed in the user's cache (one-shot commands load it faster) --------------------------
+
+
+SAMPLES = ["Mwen bezwen dlo ak manje pou timoun yo", "no clinic nearby", "L'eau du puits est sale", "Hakuna shule hapa"]
+
+
+def _ranks(identifier) -> list[list[tuple[str, float]]]:
+    return [identifier.rank(text)[:3] for text in SAMPLES]
+
+
+def test_the_model_is_kept_uncompressed_in_the_cache_and_reads_back_the_same(tmp_path, monkeypatch):
+    from py3langid.langid import LanguageIdentifier, MODEL_FILE
+
+    from corpus import language
+
+    monkeypatch.setenv("LNOB_CACHE_DIR", str(tmp_path / "cache"))
+    shipped = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    first = language._full_model()  # decompresses and keeps the copy
+    kept = list((tmp_path / "cache").glob("py3langid-*.npz"))
+    assert len(kept) == 1 and kept[0].stat().st_size > 10 * (tmp_path / "cache").stat().st_size
+    assert not list((tmp_path / "cache").glob(".partial-*"))
+    second = language._full_model()  # read from the copy
+    assert _ranks(first) == _ranks(second) == _ranks(shipped)
+    assert first.nb_classes == second.nb_classes == shipped.nb_classes
+
+
+def test_a_damaged_copy_is_made_again_and_an_unwritable_cache_still_loads_the_model(tmp_path, monkeypatch, caplog):
+    from py3langid.langid import LanguageIdentifier, MODEL_FILE
+
+    from corpus import language
+
+    shipped = _ranks(LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True))
+    monkeypatch.setenv("LNOB_CACHE_DIR", str(tmp_path / "cache"))
+    language._full_model()
+    (copy,) = (tmp_path / "cache").glob("py3langid-*.npz")
+    copy.write_bytes(copy.read_bytes()[: 1000])  # cut short, as by a full disk
+    assert _ranks(language._full_model()) == shipped
+    assert copy.stat().st_size > 1_000_000  # made again
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("LNOB_CACHE_DIR", str(blocker / "cache"))
+    assert _ranks(language._full_model()) == shipped

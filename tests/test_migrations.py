@@ -70,6 +70,25 @@ def test_upgrade_downgrade_upgrade(database_url: str):
     engine.dispose()
 
 
+def test_the_revisions_read_without_alembic_are_alembic_s(database_url: str):
+    """``current_revision`` and ``head_revision`` read the version table and the migration files themselves
+    (a command need not load Alembic): what they read is what Alembic reads, at every step."""
+    from alembic.script import ScriptDirectory
+
+    from corpus.db import alembic_config
+
+    engine = make_engine(database_url)
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    assert head_revision(engine) == "+".join(sorted(script.get_heads()))
+    assert current_revision(engine) is None
+    for step in reversed(list(script.walk_revisions())):
+        upgrade(engine, step.revision)
+        with engine.connect() as connection:
+            alembic_sees = MigrationContext.configure(connection).get_current_heads()
+        assert current_revision(engine) == "+".join(sorted(alembic_sees)) == step.revision
+    engine.dispose()
+
+
 @pytest.mark.slow  # two `lnob` processes
 def test_cli_db_upgrade(tmp_path: Path):
     data_dir = tmp_path / "data"
