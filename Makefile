@@ -18,12 +18,14 @@ install: $(BIN)/lnob
 demo: $(BIN)/lnob
 	$(BIN)/lnob demo
 
+# the suite in WORKERS processes (pytest-xdist; README, "Tests"); WORKERS=0 runs it in this one
+WORKERS ?= 2
 test: $(BIN)/lnob
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 
 # everything but the tests marked slow (README, "Tests"): under two minutes on two cores
 test-fast: $(BIN)/lnob
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder -m "not slow"
 
 bench: $(BIN)/lnob
 	$(BIN)/pip install --quiet -e ".[bench]"

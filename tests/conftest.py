@@ -29,10 +29,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from corpus.db import make_engine, upgrade  # noqa: E402
 from corpus.settings import Settings  # noqa: E402
 from tests.support.command_line import DemoRun, run_demo  # noqa: E402
-from tests.support.corpora import TEST_KEY, DemoCorpus, aggregate_every, build_demo_corpus  # noqa: E402
+from tests.support.corpora import TEST_KEY, DemoCorpus, aggregate_every, build_demo_corpus, copy_data_dir  # noqa: E402
 from tests.support.disaster_response import VALIDATION_CSV  # noqa: E402
 from tests.support.fake_bot_api import FakeBotAPI, running_bot  # noqa: E402
 from tests.support.loopback import free_port  # noqa: E402
+from tests.support.workers import built_once, worker  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("LNOB_TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -40,11 +41,37 @@ PG_ADMIN_URL = os.environ.get("LNOB_TEST_PG_ADMIN_URL", "postgresql+psycopg2://p
 SLOW_FIXTURES = {"demo_corpus", "demo_run"}  # each imports, embeds and analyses the whole demo corpus
 
 
+# The longest modules that do not use the shared demo corpus, run first (``run_order``)
+FIRST = ("test_quality.py", "test_cli.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``slow`` every test that needs a slow fixture, directly or through another fixture."""
+    """Mark ``slow`` every test that needs a slow fixture, directly or through another fixture; then put the
+    modules in the order ``run_order`` gives."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=run_order(items))
+
+
+def run_order(items: list[pytest.Item]):
+    """A sort key that keeps each module's tests together and in their order, and runs first the modules in
+    ``FIRST``, then those with slow tests, then the rest.
+
+    ``make test`` hands whole modules to two worker processes (pytest-xdist,
+    ``--dist loadscope --no-loadscope-reorder``) in this order, each worker
+    taking the next module when it is free. The longest ones start first,
+    so that none is left to run alone at the end, and while one worker runs
+    them the other builds the demo corpus that many later modules share.
+    """
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
+
+    def key(item: pytest.Item) -> int:
+        if item.path.name in FIRST:
+            return FIRST.index(item.path.name)
+        return len(FIRST) + (0 if item.path in slow_modules else 1)
+
+    return key
 
 
 @pytest.fixture
@@ -156,7 +183,12 @@ def demo_corpus(tmp_path_factory) -> DemoCorpus:
     Read it as it is (``demo_corpus.evidence()``; adding exports is fine), or
     work on ``demo_corpus.copy(tmp_path / "data")`` to change it.
     """
-    return build_demo_corpus(tmp_path_factory.mktemp("demo-corpus") / "data")
+    built = built_once(tmp_path_factory, "demo-corpus", lambda folder: build_demo_corpus(folder / "data"))
+    if worker() is None:
+        return DemoCorpus(built / "data")
+    own = tmp_path_factory.mktemp("demo-corpus") / "data"  # each worker reads and adds exports to its own copy
+    copy_data_dir(built / "data", own)
+    return DemoCorpus(own)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -333,3 +334,38 @@ def test_demo_twice_is_idempotent_and_keeps_to_its_own_data_dir(demo_run):
     assert all(payload["searches"].values())
     assert not real.exists()
     assert (demo_dir / "lnob.sqlite3").exists() and (demo_dir / "chroma").is_dir()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_the_demo_s_explore_further_lines_run_as_printed(demo_run):
+    """The demo run from a folder of its own, with `lnob` not on PATH and LNOB_DATABASE_URL and LNOB_CHROMA_URL
+    pointing at real data elsewhere: every printed line runs there, as printed, and reads the demo's data.
+
+    The run is the session's (conftest's ``demo_run``: ``lnob --progress always demo --data-dir demo-data``)."""
+    real = demo_run.real
+    here = demo_run.folder
+    env = demo_run.env
+    demo = demo_run.result
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    stages = [line for line in demo.stderr.replace("\r", "\n").splitlines() if line.startswith("[")]
+    assert [line[:5] for line in stages] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
+    assert "analysing: done" in demo.stderr and "indexing  [" in demo.stderr
+
+    output = demo.stdout.splitlines()
+    start = output.index("Explore further (the demo has its own data dir; real data never mixes with it):")
+    lines = []
+    for line in output[start + 1:]:
+        if not line.strip():
+            break
+        lines.append(line.strip())
+    assert len(lines) >= 8
+    prefix = f"{shlex.quote(os.path.abspath(LNOB))} --data-dir {here / 'demo-data'} --database-url '' --chroma-url ''"
+    assert all(line.startswith(prefix + " ") for line in lines), lines
+    assert any(line.endswith(" explore") for line in lines)
+    for line in lines:
+        done = subprocess.run(line, shell=True, cwd=here, env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr
+    assert not real.exists()

@@ -9,5 +9,6 @@
   lie and the subsets the quality floors and benchmarks take from them;
 - ``command_line``: ``lnob`` in-process, and ``lnob demo`` in a subprocess
   (run once per session by the ``demo_run`` fixture);
-- ``loopback``: a free port for the servers the tests start.
+- ``loopback``: a free port for the servers the tests start;
+- ``workers``: a set-up built once per run and shared by pytest-xdist's workers.
 """
