@@ -23,6 +23,7 @@ fresh build took.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
@@ -522,6 +523,35 @@ class Searcher:
             semantic_rank=semantic.index(record.id) + 1 if record.id in semantic else None,
             lexical_rank=lexical.index(record.id) + 1 if record.id in lexical else None,
         )
+
+
+def relevance(score: float, mode: str, lexical_weight: float = 1.0) -> int:
+    """A fused (reciprocal rank) score as a share of the best possible in ``mode``, from 0 to 100.
+
+    The best is a result ranked first by every list the mode fuses: 1/(k+1) from the semantic list and
+    ``lexical_weight``/(k+1) from the lexical one (k = ``RRF_K``). It ranks one search's results; it is no
+    absolute measure. ``lnob search`` and the bot's ``/search`` show it.
+    """
+    weights = {"hybrid": 1.0 + lexical_weight, "semantic": 1.0, "lexical": lexical_weight}
+    best = weights[mode] / (RRF_K + 1)
+    return max(0, min(100, round(100 * score / best)))
+
+
+def aggregate_only(searcher: Searcher, where: SearchFilter, small_cell: int) -> str | None:
+    """How many contributions pass ``where`` whose authors allowed aggregate use only, when ``where``
+    leaves none that may be quoted (else None): only "<5" or "≥5" (for ``small_cell`` 5), never the
+    number, since a mix of search filters could land on a cell that another view hides."""
+    from analysis.counting import count_of
+
+    catalogue = searcher.catalogue
+    if catalogue.mask(where).any():
+        return None
+    everyone = copy.copy(catalogue)  # the same catalogue with every row quotable: its mask is the filter alone
+    everyone.quotable = np.ones_like(catalogue.quotable)
+    unquotable = catalogue.contributions(np.flatnonzero(everyone.mask(where) & ~catalogue.consented).tolist())
+    if not unquotable:
+        return None
+    return f"<{small_cell}" if count_of(unquotable).is_small(small_cell) else f"≥{small_cell}"
 
 
 def lexical_index(evidence: EvidenceBase, catalogue: TestimonyTable, processor: TextProcessor, *,

@@ -24,7 +24,7 @@ from analysis.texts import LANGUAGES
 
 from cli.context import open_evidence, settings_of
 from cli.output import Progress, aggregate_only_note, check_format, emit_csv, emit_json, fail, progress_shown, table
-from cli.search import aggregate_only, given_filters, result_rows, search_filters
+from cli.search import given_filters, result_rows, search_filters
 from cli.themes import aggregate_only_in_theme
 
 MIN_RELEVANCE = 50  # `export search`'s default cut-off: the "medium" band and up (cli.search.BANDS)
@@ -117,7 +117,7 @@ def export_search(ctx, query: str, fmt: str, min_relevance: int, limit: int, as_
     were found and how many of them are kept.
     """
     from analysis.reports import write_quotes
-    from analysis.search import Searcher, checked_filter
+    from analysis.search import Searcher, aggregate_only, checked_filter
 
     if not query.strip():
         fail('the query is empty: give a few words, e.g. lnob export search "no clinic nearby"')

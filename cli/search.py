@@ -8,12 +8,11 @@ Each result's relevance (0-100, and a band: high, medium, low) is read from
 its fused rank score (``relevance``); ``lnob export search`` keeps the results
 above a relevance cut-off. When the filters leave no contribution that may be
 quoted but some whose authors allowed aggregate use only, the command says
-how many (``aggregate_only``) instead of "no quotes found".
+how many (``analysis.search.aggregate_only``) instead of "no quotes found".
 """
 
 from __future__ import annotations
 
-import copy
 import gc
 import os
 from collections.abc import Iterator
@@ -45,19 +44,6 @@ search; it is no absolute measure.
   low      0-49   found by one only, further down"""
 
 
-def relevance(score: float, mode: str, lexical_weight: float = 1.0) -> int:
-    """A fused (reciprocal rank) score as a share of the best possible in ``mode``, from 0 to 100.
-
-    The best is a result ranked first by every list the mode fuses: 1/(k+1) from the semantic list and
-    ``lexical_weight``/(k+1) from the lexical one (``analysis.search``, k = ``RRF_K``).
-    """
-    from analysis.search import RRF_K
-
-    weights = {"hybrid": 1.0 + lexical_weight, "semantic": 1.0, "lexical": lexical_weight}
-    best = weights[mode] / (RRF_K + 1)
-    return max(0, min(100, round(100 * score / best)))
-
-
 def band(value: int) -> str:
     """``high``, ``medium`` or ``low`` (``BANDS``)."""
     return next(name for lowest, name in BANDS if value >= lowest)
@@ -65,30 +51,13 @@ def band(value: int) -> str:
 
 def result_rows(results: list[SearchResult], mode: str, searcher: Searcher) -> list[dict]:
     """The results as JSON-ready dicts, each with its ``relevance`` and ``band``."""
+    from analysis.search import relevance
+
     rows = []
     for result in results:
         value = relevance(result.score, mode, searcher.lexical_weight)
         rows.append(result.to_dict() | {"relevance": value, "band": band(value)})
     return rows
-
-
-def aggregate_only(searcher: Searcher, where: SearchFilter, small_cell: int) -> str | None:
-    """How many contributions pass ``where`` whose authors allowed aggregate use only, when ``where``
-    leaves none that may be quoted (else None): only "<5" or "≥5" (for ``small_cell`` 5), never the
-    number, since a mix of search filters could land on a cell that another view hides."""
-    import numpy as np
-
-    from analysis.counting import count_of
-
-    catalogue = searcher.catalogue
-    if catalogue.mask(where).any():
-        return None
-    everyone = copy.copy(catalogue)  # the same catalogue with every row quotable: its mask is the filter alone
-    everyone.quotable = np.ones_like(catalogue.quotable)
-    unquotable = catalogue.contributions(np.flatnonzero(everyone.mask(where) & ~catalogue.consented).tolist())
-    if not unquotable:
-        return None
-    return f"<{small_cell}" if count_of(unquotable).is_small(small_cell) else f"≥{small_cell}"
 
 
 def given_filters(where: SearchFilter) -> dict:
@@ -161,7 +130,7 @@ def search(ctx, query: str, mode: str, limit: int, as_json: bool, as_csv: bool, 
     if not query.strip():
         fail("the query is empty: give a few words, e.g. lnob search \"no clinic nearby\"")
     with one_search():
-        from analysis.search import Searcher, checked_filter  # after the check: it loads the language tools
+        from analysis.search import Searcher, aggregate_only, checked_filter  # after the check: it loads spaCy
 
         evidence = open_evidence(settings_of(ctx))
         where = checked_filter(evidence, **filters)  # a bad value is an error, not "no quotes found"

@@ -269,6 +269,30 @@ async def test_search_with_inline_filters(api, bot, corpus, staff_store):
     assert entry.result_size == len(ids)
 
 
+async def test_search_shows_relevance_and_how_many_match_when_none_may_be_quoted(api, bot, corpus, staff_store):
+    """As ``lnob search`` does: each quote's relevance (0-100, best first), and when the filters leave only
+    contributions whose authors allowed aggregate use, how many ("<5" or "≥5") instead of "none"."""
+    from analysis.counting import count_of
+
+    writer = staff(api, staff_store, "writer")
+    found = await writer.say("/search the clinic is too far away country:KE")
+    values = [int(v) for v in re.findall(r" · relevance (\d+)/100$", found.text, re.M)]
+    assert len(values) == len(quoted_ids(found)) > 0
+    assert values == sorted(values, reverse=True) and all(0 <= v <= 100 for v in values)
+
+    combinations: dict[tuple, list] = {}
+    for record in corpus.store.records():
+        combinations.setdefault((record.country, record.organisation, record.kind, record.language), []).append(record)
+    only_aggregate = [(key, found) for key, found in combinations.items() if not any(r.quotable for r in found)]
+    assert only_aggregate, "the demo corpus has no filter combination with aggregate consent only"
+    for (country, org, kind, language), records in only_aggregate[:3]:
+        answer = await writer.say(f"/search water country:{country} org:{org} kind:{kind} lang:{language}")
+        shown = "<5" if count_of(records).is_small(5) else "≥5"
+        assert answer.text.startswith(f"{shown} contributions match this search, but none may be quoted"), answer.text
+    nothing = await writer.say("/search water country:ZW")
+    assert nothing.text == "No quotable contribution matches this search."
+
+
 async def test_drivers_stats_and_gaps_keep_small_cells_small(api, bot, corpus, staff_store):
     writer = staff(api, staff_store, "writer")
     drivers = await writer.say("/drivers")

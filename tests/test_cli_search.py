@@ -37,7 +37,8 @@ def as_json(data_dir: Path, *args: str) -> dict:
 
 def test_relevance_is_the_fused_score_as_a_share_of_the_best_possible():
     from analysis.search import RRF_K
-    from cli.search import band, relevance
+    from analysis.search import relevance
+    from cli.search import band
 
     first_in_both = 2 / (RRF_K + 1)
     assert relevance(first_in_both, "hybrid") == 100

@@ -23,7 +23,7 @@ from corpus.validation import parse_country, parse_date_bound
 
 from analysis.evidence import EvidenceBase
 from analysis.gaps import GROUPS
-from analysis.search import SearchFilter, Searcher, SearchResult
+from analysis.search import SearchFilter, Searcher, SearchResult, aggregate_only, relevance
 
 from bot.context import BotContext
 from bot.messages import reply
@@ -171,9 +171,15 @@ async def search(update: Update, context: BotContext) -> None:
     staff.last_search[member(context).pseudonym] = (parsed.query, parsed.where)
     await audit(context, "search", parsed.params(), len(results))
     if not results:
-        await reply(update, context, text(update, context, "search_none"))
+        small_cell = context.services.evidence.settings.small_cell
+        withheld = await asyncio.to_thread(aggregate_only, searcher, parsed.where, small_cell)
+        none = text(update, context, "search_aggregate_only", count=withheld) if withheld else None
+        await reply(update, context, none or text(update, context, "search_none"))
         return
     header = text(update, context, "search_header", count=len(results), query=parsed.query)
-    blocks = [header] + [quote_block(r, i) for i, r in enumerate(results, start=1)]
+    blocks = [header] + [
+        quote_block(r, i, text(update, context, "search_relevance", value=relevance(r.score, "hybrid", searcher.lexical_weight)))
+        for i, r in enumerate(results, start=1)
+    ]
     keyboard = InlineKeyboardMarkup(buttons([(f"⬇ {fmt.upper()}", f"s:xs:{fmt}") for fmt in ("csv", "md", "docx")]))
     await reply(update, context, Html("\n\n".join(blocks)), keyboard)

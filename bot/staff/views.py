@@ -68,10 +68,12 @@ def short(testimony_id: str) -> str:
     return testimony_id[:8]
 
 
-def quote_block(quote, number: int | None = None) -> Html:
-    """A quote (``Quote`` or ``SearchResult``) with its provenance: short id, country, organisation, date, kind."""
+def quote_block(quote, number: int | None = None, relevance: str | None = None) -> Html:
+    """A quote (``Quote`` or ``SearchResult``) with its provenance: short id, country, organisation, date, kind,
+    language, and (a search's) ``relevance`` as worded for the reader."""
     body = quote.text if len(quote.text) <= QUOTE_CHARS else quote.text[: QUOTE_CHARS - 1].rstrip() + "…"
-    where = " · ".join(escape(v) for v in (quote.country, quote.organisation, quote.date, quote.kind, quote.language) if v)
+    facts = (quote.country, quote.organisation, quote.date, quote.kind, quote.language, relevance)
+    where = " · ".join(escape(v) for v in facts if v)
     pin = " 📌" if getattr(quote, "pinned", False) else ""
     lead = f"{number}. " if number is not None else ""
     return Html(f"{lead}<b>{escape(short(quote.id))}</b> · {where}{pin}\n<i>{escape(body)}</i>")
