@@ -209,6 +209,7 @@ def _keep_uncompressed(source: Path, target: Path) -> None:
     import lzma
     import shutil
 
+    partial: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".partial-", suffix=".npz", delete=False) as out:
@@ -216,13 +217,10 @@ def _keep_uncompressed(source: Path, target: Path) -> None:
             with lzma.open(source) as compressed:
                 shutil.copyfileobj(compressed, out, length=1 << 20)
         os.replace(partial, target)
-    except OSError as exc:  # no writable cache (a read-only home, a full disk): decompress at every load
+    except (OSError, lzma.LZMAError) as exc:  # no writable cache (read-only home, full disk): decompress each time
         log.info("the language model is not kept uncompressed in %s (%s)", target.parent, exc)
-        if "partial" in locals():
+        if partial is not None:
             partial.unlink(missing_ok=True)
-    except lzma.LZMAError as exc:
-        log.warning("the shipped language model could not be decompressed (%s)", exc)
-        partial.unlink(missing_ok=True)
 
 
 def _model_from_npz(path: Path) -> LanguageIdentifier:

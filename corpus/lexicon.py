@@ -31,7 +31,7 @@ testimonies than it was built from.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import Column, LargeBinary, delete, func, insert
@@ -101,11 +101,6 @@ class Lexicon(EngineStore):
                 for tid, digest, language, tokenizer, tokens in connection.execute(statement)
             }
 
-    def count(self) -> int:
-        """How many testimonies have saved tokens."""
-        with self.session() as session:
-            return int(session.exec(select(func.count()).select_from(TestimonyTokens)).one())
-
     def save(self, rows: Sequence[SavedTokens]) -> int:
         """Save (or replace) these rows, in one transaction; returns how many were saved.
 
@@ -135,11 +130,6 @@ class Lexicon(EngineStore):
             log.warning("search tokens of %d testimonies not saved (%s)", len(rows), describe_error(exc))
             return 0
         return len(kept)
-
-    def forget(self, testimony_ids: Iterable[str]) -> None:
-        """Delete the saved tokens of these testimonies (an erasure deletes them with the testimony anyway)."""
-        with session_scope(self.engine) as session:
-            self._delete(session, list(testimony_ids))
 
     def index(self, fingerprint: str) -> bytes | None:
         """The saved BM25 index, if it was built from the corpus with this fingerprint; else None."""
