@@ -13,18 +13,25 @@ $(BIN)/lnob: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(BIN)/lnob
 
-install: $(BIN)/lnob
+# the theme explorer's small plotly.js bundle, from npm, checked against the SHA-256 pinned in
+# analysis/reports/plotlyjs.py; without it the explorer inlines plotly's full bundle and only opens more
+# slowly, so a failure here is a warning
+PLOTLY_JS := $(VENV)/share/lnob/plotly-basic.min.js
+$(PLOTLY_JS): $(BIN)/lnob analysis/reports/plotlyjs.py
+	$(BIN)/python -c "from analysis.reports.plotlyjs import main; raise SystemExit(main(['install']))" || true
 
-demo: $(BIN)/lnob
+install: $(BIN)/lnob $(PLOTLY_JS)
+
+demo: $(BIN)/lnob $(PLOTLY_JS)
 	$(BIN)/lnob demo
 
 # the suite in WORKERS processes (pytest-xdist; README, "Tests"); WORKERS=0 runs it in this one
 WORKERS ?= 2
-test: $(BIN)/lnob
+test: $(BIN)/lnob $(PLOTLY_JS)
 	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 
 # everything but the tests marked slow (README, "Tests"): under two minutes on two cores
-test-fast: $(BIN)/lnob
+test-fast: $(BIN)/lnob $(PLOTLY_JS)
 	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder -m "not slow"
 
 bench: $(BIN)/lnob

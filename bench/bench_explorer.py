@@ -7,7 +7,8 @@ point, moved a little on the map, with its own id), rendered with
 chromium-driver, ``--runs`` times in a fresh browser each. "Open" is the time
 from the request until the page's map is drawn and it answers clicks
 (``window.explorerReady``), as the browser's clock measures it from
-navigation start.
+navigation start. Each run then times three redraws a reader causes (colour by
+driver, one country, show everything), printed beside the open time.
 
     .venv/bin/python bench/bench_explorer.py [--points 10000] [--runs 3]
 """
@@ -68,8 +69,25 @@ def open_seconds(path: Path) -> float:
         driver.get(path.as_uri())
         WebDriverWait(driver, 120).until(lambda d: d.execute_script("return window.explorerReady === true"))
         marks = driver.execute_script("return window.explorerTimings")  # ms since navigation start
-        print("  " + ", ".join(f"{name} {ms / 1000:.2f} s" for name, ms in marks.items()), flush=True)
+        redraws = {name: redraw_ms(driver, script) for name, script in REDRAWS.items()}
+        print("  " + ", ".join(f"{name} {ms / 1000:.2f} s" for name, ms in marks.items())
+              + "; redraw " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in redraws.items()), flush=True)
         return marks["drawn"] / 1000
+
+
+# what a reader does once it is open, each redrawing the map (timed until the next frame after plotly's redraw)
+REDRAWS = {
+    "colour by driver": "const s = document.getElementById('colour'); s.value = 'driver'; s.dispatchEvent(new Event('change'));",
+    "one country": "const s = document.getElementById('f-country'); s.selectedIndex = 1; s.dispatchEvent(new Event('change'));",
+    "show everything": "document.getElementById('reset').click();",
+}
+
+
+def redraw_ms(driver, script: str) -> float:
+    """Milliseconds from running ``script`` until the map is drawn again."""
+    return driver.execute_async_script(
+        "const done = arguments[0], map = document.getElementById('map'), started = performance.now();"
+        "map.once('plotly_afterplot', () => requestAnimationFrame(() => done(performance.now() - started)));" + script)
 
 
 def main() -> None:

@@ -208,12 +208,16 @@ def explore(ctx, as_json: bool):
     keep safe: no erasure can reach it).
     """
     from analysis.reports.explorer import write_explorer
+    from analysis.reports.plotlyjs import FULL as FULL_PLOTLY_JS
 
     evidence = open_evidence(settings_of(ctx))
     if evidence.themes.last_run() is None:
         fail("this evidence base has not been analysed yet: run `lnob analyse` first, then `lnob explore`")
     path, export = write_explorer(evidence, created_by="cli")
     payload = {"path": str(path), "id": export.id, "points": len(export.testimony_ids or [])}
+    if (export.params or {}).get("plotly_js") == FULL_PLOTLY_JS:
+        click.echo("the explorer holds plotly's full bundle (4.8 MB), so it opens more slowly: `make install` "
+                   "fetches the 1.2 MB one it needs (with npm)", err=True)
     if as_json:
         emit_json(payload)
         return

@@ -53,6 +53,20 @@ def test_explore_writes_the_registered_explorer(demo_corpus):
 
 
 @pytest.mark.slow
+def test_explore_says_when_it_holds_plotlys_full_bundle(demo_corpus, tmp_path, monkeypatch):
+    from analysis.reports import plotlyjs, registry_of
+
+    monkeypatch.setattr(plotlyjs, "installed_path", lambda: tmp_path / "not-installed.js")
+    result = lnob("--data-dir", str(demo_corpus.data_dir), "explore", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)  # stdout stays one JSON object
+    assert "opens more slowly: `make install`" in result.stderr
+    export = registry_of(demo_corpus.evidence()).get(payload["id"])
+    assert export.params == {"plotly_js": "full"}
+    assert "plotly.js (basic" not in Path(payload["path"]).read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
 def test_explore_tells_to_analyse_first(tmp_path):
     data_dir = str(tmp_path / "data")
     assert lnob("--data-dir", data_dir, "db", "upgrade").exit_code == 0

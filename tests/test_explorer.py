@@ -15,6 +15,7 @@ import pytest
 from analysis.evidence import EvidenceBase
 from analysis.explore import shown_themes
 from analysis.reports.explorer import EXPLORER_KIND, explorer_data, write_explorer
+from analysis.reports.plotlyjs import VERSION
 from tests.support.browser import BrowserMissing, headless_chromium
 
 
@@ -76,6 +77,8 @@ def test_the_file_is_self_contained_registered_and_small(evidence):
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", html)  # nothing fetched
     assert html.count("</script>") == 3  # plotly.js, the data, the page's code: nothing ends them early
     assert path.stat().st_size < 10_000_000
+    # the small plotly.js bundle that make install fetched (tests/test_plotlyjs.py), and the registry says so
+    assert f"plotly.js (basic - minified) v{VERSION}" in html and export.params == {"plotly_js": f"basic {VERSION}"}
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 

@@ -10,8 +10,12 @@ The file holds a map of the quotable testimonies (where the last analysis
 placed them: ``ThemeModel.map_``), coloured by theme or by driver; the theme
 list with sizes, keywords and drivers; filters by country, driver, group,
 language, kind and month; and a click on a point opens its quote with its
-provenance. plotly draws the map; its JavaScript and the data are inlined, so
-the file needs no network and no server (a laptop or a USB stick will do).
+provenance. plotly draws the map (SVG, so no WebGL is needed); its JavaScript and
+the data are inlined, so the file needs no network and no server (a laptop or a
+USB stick will do). The JavaScript is plotly's small "basic" bundle where
+``make install`` fetched it, else the plotly package's full one, which makes the
+file open more slowly (``analysis.reports.plotlyjs``; the export's
+``params["plotly_js"]`` says which).
 
 What is in it, and what is not:
 
@@ -45,6 +49,7 @@ from analysis.drivers import driver_name
 from analysis.evidence import EvidenceBase
 from analysis.explore import shown_themes
 from analysis.languages import language_label
+from analysis.reports.plotlyjs import Bundle, plotly_js
 from analysis.reports.quotefiles import new_path, quote_rows, register_file
 
 EXPLORER_KIND = "explorer"
@@ -122,13 +127,13 @@ def explorer_data(evidence: EvidenceBase, *, exclude: Iterable[str] = ()) -> tup
     return data, [row.testimony_id for row in rows]
 
 
-def render_explorer(data: dict) -> str:
-    """The explorer page for ``explorer_data``'s output: plotly.js and the data inlined, nothing fetched."""
-    from plotly.offline import get_plotlyjs  # heavy; only the explorer needs it
-
+def render_explorer(data: dict, bundle: Bundle | None = None) -> str:
+    """The explorer page for ``explorer_data``'s output: plotly.js (``bundle``, default ``plotly_js()``) and
+    the data inlined, nothing fetched."""
+    bundle = bundle or plotly_js()
     page = _TEMPLATE.read_text(encoding="utf-8")
     return (
-        page.replace("/*PLOTLY_JS*/", _inline_script(get_plotlyjs()))
+        page.replace("/*PLOTLY_JS*/", _inline_script(bundle.script))
         .replace("/*EXPLORER_DATA*/", _inline_script(json.dumps(data, ensure_ascii=False, separators=(",", ":"))))
         .replace("<!--TITLE-->", _html(data["title"]))
     )
@@ -144,10 +149,11 @@ def write_explorer(
     data, quoted = explorer_data(evidence, exclude=exclude)
     if title:
         data["title"] = title
+    bundle = plotly_js()
     path = new_path(evidence.settings.exports_dir, EXPLORER_KIND, "themes", "html")
-    path.write_text(render_explorer(data), encoding="utf-8")
+    path.write_text(render_explorer(data, bundle), encoding="utf-8")
     export = register_file(evidence, path, [], kind=EXPLORER_KIND, format="html", testimony_ids=quoted,
-                       params={}, title=data["title"], created_by=created_by)
+                           params={"plotly_js": bundle.name}, title=data["title"], created_by=created_by)
     return path, export
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-# software WebGL (plotly's scattergl) without a GPU or a display
+# software WebGL (SwiftShader) for pages that want it, without a GPU or a display
 ARGUMENTS = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
              "--enable-unsafe-swiftshader", "--hide-scrollbars")
 
