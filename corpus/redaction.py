@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from corpus.light_spacy import import_spacy_lightly
 from corpus.pipeline_record import loaded_before, remember_loaded
 
 if TYPE_CHECKING:  # spaCy is imported lazily: the regex layer must not need it.
@@ -508,6 +509,7 @@ def _load_package(name: str) -> Language | None:
     """
     if importlib.util.find_spec(name) is None:
         return None
+    import_spacy_lightly()  # no torch: the pipelines run on numpy
     import spacy
 
     try:

@@ -199,3 +199,28 @@ async def test_stats_in_the_bot_name_the_languages_whose_names_and_places_stay(a
         stats = await writer.say("/stats")
     assert "Names and places are not redacted in texts in sw" in stats.text
     assert "redacted in texts in en" not in stats.text
+
+
+REDACT_IN_A_NEW_PROCESS = """
+import json, sys
+from corpus.redaction import Redactor
+redactor = Redactor()
+texts = {"en": sys.argv[1], "fr": sys.argv[2]}
+print(json.dumps({"texts": {code: redactor.redact(text, code).text for code, text in texts.items()},
+                  "torch_imported": "torch" in sys.modules}))
+"""
+
+
+@pytest.mark.slow  # a process that loads both pipelines
+def test_redacting_loads_the_pipelines_without_torch_and_finds_the_same_entities():
+    """thinc imports torch when it can; the redactor's pipelines run on numpy, so a process that only
+    redacts (`lnob import`) leaves torch out (2 s and 190 MB) and hides the same names and places."""
+    import subprocess
+    import sys
+
+    french = "Ma voisine Awa Diallo a été chassée de Pikine, au Sénégal."
+    done = subprocess.run([sys.executable, "-c", REDACT_IN_A_NEW_PROCESS, KENYA, french], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["torch_imported"] is False
+    assert result["texts"] == {"en": Redactor().redact(KENYA, "en").text, "fr": Redactor().redact(french, "fr").text}
