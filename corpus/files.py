@@ -105,6 +105,21 @@ def write_once(path: Path, data: bytes) -> bool:
         os.unlink(temporary)
 
 
+def replace_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: into a temporary file (0600) in the same folder,
+    then renamed over ``path``, so a reader sees the old content or the new, never part of it. Raises
+    ``OSError`` with the temporary file removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _fsync_folder(folder: Path) -> None:
     """Make a new directory entry durable (a power cut must not lose a key that was already used)."""
     descriptor = os.open(folder, os.O_RDONLY)

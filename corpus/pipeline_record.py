@@ -26,12 +26,11 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 import sys
-import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from corpus.files import replace_whole
 from corpus.language import model_cache_dir
 
 log = logging.getLogger(__name__)
@@ -56,18 +55,10 @@ def remember_loaded(name: str) -> None:
         return
     record[name] = found
     path = model_cache_dir() / RECORD_NAME
-    partial: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".partial-", suffix=".json",
-                                         delete=False, encoding="utf-8") as out:
-            partial = Path(out.name)
-            json.dump(record, out, sort_keys=True)
-        os.replace(partial, path)
+        replace_whole(path, json.dumps(record, sort_keys=True).encode("utf-8"))
     except OSError as exc:
         log.info("which spaCy pipelines loaded is not recorded in %s (%s)", path.parent, exc)
-        if partial is not None:
-            partial.unlink(missing_ok=True)
 
 
 def fingerprint(name: str) -> str | None:

@@ -500,6 +500,11 @@ def _language_code(language: str | None) -> str | None:
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
 
 
+def _candidates(code: str | None) -> tuple[str, ...]:
+    """The spaCy packages tried for language ``code``, in order."""
+    return (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES)
+
+
 @functools.cache
 def _load_package(name: str) -> Language | None:
     """The installed spaCy pipeline ``name`` with a NER component, or None.
@@ -543,7 +548,7 @@ def _drop_unlistened_tok2vec(nlp: Language) -> None:
 @functools.cache
 def _pipeline_for(code: str | None) -> tuple[str, Language] | None:
     """The first installed pipeline for language ``code`` and its package name; logs once if none."""
-    for name in (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES):
+    for name in _candidates(code):
         if (nlp := _load_package(name)) is not None:
             logger.debug("Named-entity redaction for %r uses %s", code, name)
             return name, nlp
@@ -633,8 +638,8 @@ class Redactor:
         if not self.use_ner or code in self.pipelines:
             found = self._pipeline(language)
             return found[0] if found else None
-        return next((name for name in (*TRAINED_PIPELINES.get(code or "", ()), *MULTILINGUAL_PIPELINES)
-                     if loaded_before(name) or _load_package(name) is not None), None)
+        return next((name for name in _candidates(code) if loaded_before(name) or _load_package(name) is not None),
+                    None)
 
     def redact(self, text: str, language: str | None) -> RedactionResult:
         """``text`` with phones, e-mails, URLs, handles, ids (and names, places) hidden.

@@ -29,6 +29,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.files import replace_whole
+
 log = logging.getLogger(__name__)
 
 PACKAGE = "plotly.js-basic-dist-min"
@@ -88,11 +90,8 @@ def install(target: Path | None = None) -> Path:
             licence = _member(archive, "package/LICENSE")
     if hashlib.sha256(content).hexdigest() != SHA256:
         raise RuntimeError(f"{PACKAGE}@{VERSION} from npm is not the file pinned in {__name__} (SHA-256 differs)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.with_name(f"{FILE}.LICENSE").write_bytes(licence)
-    partial = target.with_name(f".{FILE}.part")
-    partial.write_bytes(content)
-    partial.replace(target)
+    replace_whole(target.with_name(f"{FILE}.LICENSE"), licence)
+    replace_whole(target, content)
     return target
 
 
